@@ -1,0 +1,41 @@
+"""Frozen operator settings, built once from flags and environment by `cli`.
+
+Why a separate module: the composition root, the chart tests and the docs all need one list
+of knobs with ESO's flag names (`--concurrent`, `--controller-class`, `--enable-leader-election`,
+`--metrics-addr`, `--live-addr`), so that ESO users' Helm values and habits carry over.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Settings:
+    kubeconfig: str | None = None
+    #: Watch only this namespace (ESO's `--namespace`); empty means the whole cluster.
+    namespace: str = ""
+    #: Stores whose `spec.controller` is set and differs from this are skipped.
+    controller_class: str = "default"
+    #: Global cap on concurrent syncs (provider and apiserver calls).
+    concurrent: int = 16
+    log_level: str = "info"
+    log_format: str = "json"
+    metrics_addr: str = ":8080"
+    live_addr: str = ":8082"
+    enable_leader_election: bool = False
+    leader_election_id: str = "external-secrets-controller"
+    leader_election_namespace: str = ""
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    #: Re-validate stores this often (seconds).
+    store_requeue_interval: float = 300.0
+    #: Collection window for batching provider reads (seconds).
+    provider_batch_window: float = 0.01
+    #: Per-store limit of provider calls per second (0: unlimited).
+    provider_rate_limit: float = 0.0
+    #: Reconcile ClusterSecretStores (ESO's --enable-cluster-store-reconciler).
+    enable_cluster_store_reconciler: bool = True
+    #: Upper bound on the random delay added to each refresh, as a fraction of the interval.
+    refresh_jitter: float = 0.1

@@ -1,0 +1,227 @@
+"""`spec.target.template` applied to fetched values: the Secret's data, labels, annotations, type.
+
+Why: this is ESO's `applyTemplate` (controller) plus `templating.Parser` and the v2 engine's
+`Execute`, in the same order, so an ExternalSecret yields the same Secret here as there:
+
+1. `mergePolicy: Merge` starts from the fetched values; `Replace` (the default) from nothing;
+2. each `templateFrom[]` in order — its `configMap` items, then `secret` items, then `literal` —
+   renders into its `target` (`Data`, `Labels` or `Annotations`);
+3. `template.data` renders into the data, overriding;
+4. `template.metadata.labels` / `annotations` render into labels / annotations, overriding;
+5. if the template has neither `data` nor `templateFrom`, the data is the fetched values as is.
+
+`templateAs: Values` renders one item's text as the value of the key named like the item;
+`KeysAndValues` (and every `literal`) renders the whole text, then reads it as a YAML/JSON mapping
+of key → value, as ESO does with `sigs.k8s.io/yaml` into `map[string]string`.
+
+Pure: the reconciler fetches the ConfigMaps/Secrets named by `referenced_sources` first. Rendering
+is CPU-bound (bcrypt, RSA) and bounded by `template_limits.RENDER_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import keyword
+from typing import Any
+
+from asyncso import (
+    errors,
+    keymapping,
+    model,
+    template_functions,
+    template_limits,
+    template_sandbox,
+)
+
+V2_NOT_SUPPORTED = (
+    "engineVersion v2 (Go templates) is not supported yet; translate the template to Jinja "
+    "and set engineVersion: jinja (see docs/templates.md)"
+)
+
+# Keys not offered as top-level names (they stay reachable as values["..."]).
+_NOT_NAMES = frozenset(
+    {"values", "loop", "caller", "varargs", "kwargs", "self", "true", "false", "none", "range"}
+) | frozenset(template_functions.FUNCTIONS)
+
+
+@dataclasses.dataclass(frozen=True)
+class TemplateSources:
+    """ConfigMaps and Secrets named by `templateFrom`, fetched by the reconciler beforehand."""
+
+    config_maps: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    secrets: dict[str, dict[str, bytes]] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    """What the template makes of the values: the target Secret's content."""
+
+    data: dict[str, bytes]
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    type: str
+
+
+def referenced_sources(template: model.Template | None) -> tuple[set[str], set[str]]:
+    """(ConfigMap names, Secret names) that `templateFrom` reads, all in the ES's namespace."""
+    config_maps: set[str] = set()
+    secrets: set[str] = set()
+    for source in template.template_from if template is not None else []:
+        if source.config_map is not None:
+            config_maps.add(source.config_map.name)
+        if source.secret is not None:
+            secrets.add(source.secret.name)
+    return config_maps, secrets
+
+
+def apply_template(
+    template: model.Template | None, values: dict[str, bytes], *, sources: TemplateSources
+) -> Rendered:
+    """Render `template` over `values`; any failure is a `TemplateError`/`InvalidSpecError`."""
+    if template is None:
+        return Rendered(data=dict(values), labels={}, annotations={}, type="Opaque")
+    if template.engine_version == "v2":
+        raise errors.TemplateError(V2_NOT_SUPPORTED)
+    texts = {key: template_sandbox.decode(value) for key, value in values.items()}
+    out = _Output(
+        context=_context(texts),
+        data=dict(values) if template.merge_policy == "Merge" else {},
+    )
+    with template_limits.budget(secrets=texts.values()):
+        for index, source in enumerate(template.template_from):
+            _apply_template_from(
+                out, source, where=f"template.templateFrom[{index}]", sources=sources
+            )
+        for key, text in template.data.items():
+            out.render_value("Data", key, text, where=f"template.data[{key!r}]")
+        metadata = template.metadata or model.TemplateMetadata()
+        for key, text in metadata.labels.items():
+            out.render_value("Labels", key, text, where=f"template.metadata.labels[{key!r}]")
+        for key, text in metadata.annotations.items():
+            where = f"template.metadata.annotations[{key!r}]"
+            out.render_value("Annotations", key, text, where=where)
+    data = out.data if template.data or template.template_from else dict(values)
+    if sum(map(len, data.values())) > template_limits.MAX_OUTPUT_BYTES:
+        raise errors.TemplateError("the templated Secret data is larger than 1 MiB")
+    return Rendered(
+        data=data,
+        labels=out.labels,
+        annotations=out.annotations,
+        type=template.type or "Opaque",
+    )
+
+
+def _context(texts: dict[str, str]) -> dict[str, Any]:
+    """Each value by its key name where that is a usable name, and all of them as `values`."""
+    context: dict[str, Any] = {
+        key: text
+        for key, text in texts.items()
+        if key.isidentifier() and not keyword.iskeyword(key) and key not in _NOT_NAMES
+    }
+    context["values"] = texts
+    return context
+
+
+@dataclasses.dataclass
+class _Output:
+    context: dict[str, Any]
+    data: dict[str, bytes]
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    annotations: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def render_value(
+        self, target: model.TemplateTarget, key: str, text: str, *, where: str
+    ) -> None:
+        """`templateAs: Values`: the text renders to the value of `key`."""
+        self.put(target, key, template_sandbox.render(text, self.context, where=where), where=where)
+
+    def render_map(self, target: model.TemplateTarget, text: str, *, where: str) -> None:
+        """`templateAs: KeysAndValues`: the text renders to a mapping of keys to values."""
+        rendered = template_sandbox.render(text, self.context, where=where)
+        for key, value in _string_map(rendered, where=where).items():
+            self.put(target, key, value, where=where)
+
+    def put(self, target: model.TemplateTarget, key: str, value: str, *, where: str) -> None:
+        if target == "Data":
+            try:
+                keymapping.validate_secret_key(key)
+            except errors.InvalidSpecError as exc:
+                raise errors.TemplateError(f"{where}: {exc}") from None
+            encoded = template_sandbox.encode(value)
+            if len(encoded) > template_limits.MAX_OUTPUT_BYTES:
+                raise errors.TemplateError(f"{where}: rendered value is larger than 1 MiB")
+            self.data[key] = encoded
+            return
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise errors.TemplateError(
+                f"{where}: {target.lower()[:-1]} {key!r} is not valid UTF-8 text"
+            ) from None
+        (self.labels if target == "Labels" else self.annotations)[key] = value
+
+
+def _apply_template_from(
+    out: _Output, source: model.TemplateFrom, *, where: str, sources: TemplateSources
+) -> None:
+    if source.config_map is not None:
+        name = source.config_map.name
+        config_map = sources.config_maps.get(name)
+        if config_map is None:
+            raise errors.InvalidSpecError(f"{where}.configMap: ConfigMap {name!r} not found")
+        for index, item in enumerate(source.config_map.items):
+            if item.key not in config_map:
+                raise errors.InvalidSpecError(
+                    f"{where}.configMap.items[{index}]: ConfigMap {name!r} has no key {item.key!r}"
+                )
+            _render_item(out, source.target, item, config_map[item.key], where=f"{where}.configMap")
+    if source.secret is not None:
+        name = source.secret.name
+        secret = sources.secrets.get(name)
+        if secret is None:
+            raise errors.InvalidSpecError(f"{where}.secret: Secret {name!r} not found")
+        for index, item in enumerate(source.secret.items):
+            if item.key not in secret:
+                raise errors.InvalidSpecError(
+                    f"{where}.secret.items[{index}]: Secret {name!r} has no key {item.key!r}"
+                )
+            text = template_sandbox.decode(secret[item.key])
+            _render_item(out, source.target, item, text, where=f"{where}.secret")
+    if source.literal is not None:
+        out.render_map(source.target, source.literal, where=f"{where}.literal")
+
+
+def _render_item(
+    out: _Output,
+    target: model.TemplateTarget,
+    item: model.TemplateRefItem,
+    text: str,
+    *,
+    where: str,
+) -> None:
+    where = f"{where}[{item.key!r}]"
+    if item.template_as == "KeysAndValues":
+        out.render_map(target, text, where=where)
+    else:
+        out.render_value(target, item.key, text, where=where)
+
+
+# --- reading a rendered mapping like sigs.k8s.io/yaml into map[string]string -------------------
+
+
+def _string_map(text: str, *, where: str) -> dict[str, str]:
+    parsed = template_functions.load_yaml(text, what=f"{where} (rendered)")
+    if parsed is None:
+        return {}
+    if not isinstance(parsed, dict):
+        raise errors.TemplateError(
+            f"{where}: the rendered text is not a YAML mapping of key: value"
+        )
+    result: dict[str, str] = {}
+    for key, value in parsed.items():  # keys are strings already (see template_functions)
+        if isinstance(value, list | dict):
+            raise errors.TemplateError(
+                f"{where}: the value of {key!r} is not a string (a list or mapping)"
+            )
+        result[key] = "" if value is None else template_functions.go_string(value)
+    return result
