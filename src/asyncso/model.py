@@ -82,6 +82,14 @@ class Secret(_Obj):
     kind: str = "Secret"
 
 
+class ConfigMap(_Obj):
+    metadata: ObjectMeta
+    data: dict[str, str] = {}
+    binary_data: dict[str, bytes] = {}
+    api_version: str = "v1"
+    kind: str = "ConfigMap"
+
+
 class Namespace(_Obj):
     metadata: ObjectMeta
     api_version: str = "v1"
@@ -266,9 +274,20 @@ class RewriteTransform(_Obj):
     template: str
 
 
+class RewriteMerge(_Obj):
+    """ESO's `rewrite.merge`: accepted for manifest compatibility; rejected by `render` for now."""
+
+    into: str = ""
+    priority: list[str] = []
+    conflict_policy: str = ""
+    priority_policy: str = ""
+    strategy: str = ""
+
+
 class Rewrite(_Obj):
     regexp: RewriteRegexp | None = None
     transform: RewriteTransform | None = None
+    merge: RewriteMerge | None = None
 
 
 class ExternalSecretDataFrom(_Obj):
