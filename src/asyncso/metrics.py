@@ -77,7 +77,9 @@ EXTERNALSECRETS_BY_STATE = Gauge(
 
 def count_provider_call(*, provider: str, call: str, ok: bool) -> None:
     """Count one provider API call; ESO's status label values are `success` and `error`."""
-    PROVIDER_API_CALLS.labels(provider=provider, call=call, status="success" if ok else "error").inc()
+    PROVIDER_API_CALLS.labels(
+        provider=provider, call=call, status="success" if ok else "error"
+    ).inc()
 
 
 def provider_calls(*, provider: str, call: str, status: str = "success") -> float:
