@@ -1,0 +1,256 @@
+"""Pure: (ExternalSecret, desired content, observed Secret) → what to write and what to report.
+
+Why pure: creation/deletion policies, ownership and the safety rule ("only a missing remote secret
+may shrink or delete a target") are the decisions that can lose a user's Secret. They are made
+here, from values only, and table-tested; the reconciler just executes the `Plan`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Literal
+
+from asyncso import model, render, templating
+
+ANNOTATION_MANAGED_KEYS = "reconcile.asyncso.io/managed-keys"
+
+REASON_SYNCED = "SecretSynced"
+REASON_ERROR = "SecretSyncedError"
+REASON_DELETED = "SecretDeleted"
+REASON_MISSING = "SecretMissing"
+
+MSG_SYNCED = "secret synced"
+MSG_DELETED = "secret deleted due to DeletionPolicy"
+MSG_MERGED_AWAY = "managed keys removed due to DeletionPolicy=Merge"
+MSG_GET_DATA = "could not get secret data from provider"
+MSG_UPDATE = "could not update secret"
+MSG_DELETE = "could not delete secret"
+MSG_IS_OWNED = "target is owned by another ExternalSecret"
+MSG_IMMUTABLE = "could not update secret, target is immutable"
+
+Action = Literal["none", "create", "update", "delete"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """The Ready condition and the Event that go with a plan."""
+
+    ready: bool
+    reason: str
+    message: str
+    event_reason: str = ""  # "", Created, Updated, Deleted, UpdateFailed
+    event_message: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    action: Action
+    secret: model.Secret | None
+    outcome: Outcome
+    #: Name recorded as `status.binding` (the target), or "" when nothing was bound.
+    binding: str = ""
+
+
+def owner_label(es: model.ExternalSecret) -> str:
+    """Value of the `created-by` label: a hash of namespace/name (fits a 63-char label)."""
+    text = f"{es.metadata.namespace}/{es.metadata.name}"
+    return hashlib.sha3_224(text.encode()).hexdigest()
+
+
+def is_valid(secret: model.Secret | None) -> bool:
+    """ESO's `isSecretValid`: present, marked managed, and its data still matches the hash."""
+    if secret is None:
+        return False
+    meta = secret.metadata
+    if meta.labels.get(model.LABEL_MANAGED) != "true":
+        return False
+    return meta.annotations.get(model.ANNOTATION_DATA_HASH) == render.data_hash(secret.data)
+
+
+def failure(message: str, detail: str) -> Outcome:
+    """A failed sync: Ready=False, and an `UpdateFailed` warning event (never with values)."""
+    text = f"{message}: {detail}" if detail else message
+    return Outcome(
+        ready=False,
+        reason=REASON_ERROR,
+        message=text,
+        event_reason="UpdateFailed",
+        event_message=text,
+    )
+
+
+def owned_by_other(es: model.ExternalSecret, observed: model.Secret) -> bool:
+    meta = observed.metadata
+    for ref in meta.owner_references:
+        if ref.controller and ref.kind == "ExternalSecret" and ref.uid != es.metadata.uid:
+            return True
+    created_by = meta.labels.get(model.LABEL_CREATED_BY)
+    return created_by is not None and created_by != owner_label(es)
+
+
+def plan_sync(
+    es: model.ExternalSecret, desired: templating.Rendered | None, observed: model.Secret | None
+) -> Plan:
+    """Plan a sync. `desired` is None when every remote secret is gone and `deletionPolicy`
+    (`Delete` or `Merge`) says to act on that; otherwise it is the rendered content."""
+    target = es.spec.target
+    name = model.target_name(es)
+    owning = target.creation_policy in ("Owner", "Orphan")
+    if owning and observed is not None and owned_by_other(es, observed):
+        return Plan("none", None, failure(MSG_IS_OWNED, f"Secret {name!r}"))
+    if desired is None:
+        return _plan_remote_gone(es, observed)
+    if target.creation_policy == "None":
+        return Plan("none", None, Outcome(True, REASON_SYNCED, MSG_SYNCED))
+    if target.creation_policy == "Merge":
+        if observed is None:
+            message = (
+                f"the desired secret {name} was not found. "
+                "With creationPolicy=Merge the secret won't be created"
+            )
+            return Plan("none", None, Outcome(False, REASON_MISSING, message))
+        return _write(es, observed, _merged(es, desired, observed))
+    return _write(es, observed, _owned(es, desired, observed))
+
+
+def _plan_remote_gone(es: model.ExternalSecret, observed: model.Secret | None) -> Plan:
+    target = es.spec.target
+    if target.deletion_policy == "Delete":
+        if observed is None:
+            return Plan("none", None, Outcome(True, REASON_DELETED, MSG_DELETED))
+        if observed.metadata.labels.get(model.LABEL_MANAGED) != "true":
+            return Plan("none", None, failure(MSG_DELETE, "the target is not managed by us"))
+        outcome = Outcome(True, REASON_DELETED, MSG_DELETED, "Deleted", "Deleted Secret")
+        return Plan("delete", observed, outcome)
+    if target.deletion_policy == "Merge":
+        if observed is None:
+            return Plan("none", None, Outcome(True, REASON_DELETED, MSG_MERGED_AWAY))
+        empty = templating.Rendered(data={}, labels={}, annotations={}, type=observed.type)
+        merged = _merged(es, empty, observed)
+        plan = _write(es, observed, merged)
+        return dataclasses.replace(
+            plan,
+            outcome=dataclasses.replace(
+                plan.outcome, reason=REASON_DELETED, message=MSG_MERGED_AWAY
+            ),
+        )
+    # Retain never reaches here (a missing remote secret is an error then); be safe anyway.
+    return Plan("none", None, failure(MSG_GET_DATA, "remote secret not found"))
+
+
+def _managed_metadata(
+    es: model.ExternalSecret,
+    desired: templating.Rendered,
+    data: dict[str, bytes],
+    *,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+) -> tuple[dict[str, str], dict[str, str]]:
+    labels = {**labels, **desired.labels, model.LABEL_MANAGED: "true"}
+    annotations = {**annotations, **desired.annotations}
+    annotations[model.ANNOTATION_DATA_HASH] = render.data_hash(data)
+    annotations[ANNOTATION_MANAGED_KEYS] = ",".join(sorted(desired.data))
+    return labels, annotations
+
+
+def _owned(
+    es: model.ExternalSecret, desired: templating.Rendered, observed: model.Secret | None
+) -> model.Secret:
+    """Owner/Orphan: the data is exactly what the ExternalSecret renders; other parties'
+    labels and annotations on an existing Secret survive."""
+    base_meta = observed.metadata if observed is not None else model.ObjectMeta()
+    data = dict(desired.data)
+    labels, annotations = _managed_metadata(
+        es, desired, data, labels=dict(base_meta.labels), annotations=dict(base_meta.annotations)
+    )
+    labels[model.LABEL_CREATED_BY] = owner_label(es)
+    owners = [r for r in base_meta.owner_references if r.uid != es.metadata.uid]
+    if es.spec.target.creation_policy == "Owner":
+        owners.append(
+            model.OwnerReference(
+                api_version=model.API_VERSION,
+                kind="ExternalSecret",
+                name=es.metadata.name,
+                uid=es.metadata.uid,
+                controller=True,
+                block_owner_deletion=True,
+            )
+        )
+    meta = model.ObjectMeta(
+        name=model.target_name(es),
+        namespace=es.metadata.namespace,
+        resource_version=base_meta.resource_version,
+        labels=labels,
+        annotations=annotations,
+        owner_references=owners,
+        finalizers=list(base_meta.finalizers),
+    )
+    return model.Secret(
+        metadata=meta,
+        data=data,
+        type=desired.type or "Opaque",
+        immutable=True if es.spec.target.immutable else None,
+    )
+
+
+def _merged(
+    es: model.ExternalSecret, desired: templating.Rendered, observed: model.Secret
+) -> model.Secret:
+    """Merge: keep foreign keys; drop keys we wrote before that no longer render; set ours."""
+    previous = observed.metadata.annotations.get(ANNOTATION_MANAGED_KEYS, "")
+    stale = {key for key in previous.split(",") if key} - set(desired.data)
+    data = {k: v for k, v in observed.data.items() if k not in stale}
+    data.update(desired.data)
+    meta = observed.metadata
+    labels, annotations = _managed_metadata(
+        es, desired, data, labels=dict(meta.labels), annotations=dict(meta.annotations)
+    )
+    new_meta = _with_metadata(meta, labels=labels, annotations=annotations)
+    return model.Secret(
+        metadata=new_meta, data=data, type=observed.type, immutable=observed.immutable
+    )
+
+
+def _with_metadata(
+    meta: model.ObjectMeta, *, labels: dict[str, str], annotations: dict[str, str]
+) -> model.ObjectMeta:
+    return model.ObjectMeta(
+        name=meta.name,
+        namespace=meta.namespace,
+        resource_version=meta.resource_version,
+        labels=labels,
+        annotations=annotations,
+        owner_references=list(meta.owner_references),
+        finalizers=list(meta.finalizers),
+    )
+
+
+def _same(a: model.Secret, b: model.Secret) -> bool:
+    return (
+        a.data == b.data
+        and a.type == b.type
+        and a.metadata.labels == b.metadata.labels
+        and a.metadata.annotations == b.metadata.annotations
+        and a.metadata.owner_references == b.metadata.owner_references
+        and bool(a.immutable) == bool(b.immutable)
+    )
+
+
+def _write(es: model.ExternalSecret, observed: model.Secret | None, secret: model.Secret) -> Plan:
+    name = model.target_name(es)
+    synced = Outcome(True, REASON_SYNCED, MSG_SYNCED)
+    if observed is None:
+        created = dataclasses.replace(
+            synced, event_reason="Created", event_message="Created Secret"
+        )
+        return Plan("create", secret, created, binding=name)
+    if _same(observed, secret):
+        return Plan("none", None, synced, binding=name)
+    if observed.immutable:
+        return Plan("none", None, failure(MSG_IMMUTABLE, f"Secret {name!r}"), binding=name)
+    if observed.type != secret.type:
+        detail = f"Secret {name!r} has type {observed.type!r}, the template wants {secret.type!r}"
+        return Plan("none", None, failure(MSG_UPDATE, detail), binding=name)
+    updated = dataclasses.replace(synced, event_reason="Updated", event_message="Updated Secret")
+    return Plan("update", secret, updated, binding=name)

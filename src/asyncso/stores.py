@@ -1,0 +1,114 @@
+"""Which store serves an ExternalSecret, and whether it may: pure lookups over the views.
+
+Why separate: store resolution has ESO's rules that users rely on for tenancy —
+`spec.controller` vs our `--controller-class`, ClusterSecretStore `conditions` (namespace
+selectors, names, regexes) — and each refusal must say exactly why in the ExternalSecret's status.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import re2
+
+from asyncso import errors, model
+
+REASON_VALID = "Valid"
+REASON_INVALID_CONFIG = "InvalidStoreConfiguration"
+REASON_INVALID_PROVIDER = "InvalidProviderConfig"
+REASON_VALIDATION_FAILED = "ValidationFailed"
+MSG_VALID = "store validated"
+
+StoreKey = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster stores
+
+
+@dataclasses.dataclass
+class StoreEntry:
+    """A store as seen by the watch: decoded, or only its metadata with the decoding error."""
+
+    meta: model.ObjectMeta
+    kind: str
+    store: model.SecretStore | None
+    invalid: str = ""  # decoding / validation error, "" when valid
+    validated: bool = False
+
+
+def store_key(kind: str, namespace: str, name: str) -> StoreKey:
+    return (kind, "" if kind == "ClusterSecretStore" else namespace, name)
+
+
+def ref_key(es_namespace: str, ref: model.StoreRef) -> StoreKey:
+    return store_key(ref.kind or "SecretStore", es_namespace, ref.name)
+
+
+def is_ours(store: model.SecretStore | None, controller_class: str) -> bool:
+    """ESO: a store with `spec.controller` set to another class belongs to another controller."""
+    if store is None or not store.spec.controller:
+        return True
+    return store.spec.controller == controller_class
+
+
+def selector_matches(selector: model.LabelSelector, labels: dict[str, str]) -> bool:
+    for key, value in selector.match_labels.items():
+        if labels.get(key) != value:
+            return False
+    for req in selector.match_expressions:
+        present = req.key in labels
+        if req.operator == "In" and (not present or labels[req.key] not in req.values):
+            return False
+        if req.operator == "NotIn" and present and labels[req.key] in req.values:
+            return False
+        if req.operator == "Exists" and not present:
+            return False
+        if req.operator == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def namespace_allowed(
+    store: model.SecretStore, namespace: str, namespace_labels: dict[str, str]
+) -> bool:
+    """ESO's ClusterSecretStore `conditions`: allowed if any condition admits the namespace."""
+    conditions = store.spec.conditions
+    if store.kind != "ClusterSecretStore" or not conditions:
+        return True
+    for condition in conditions:
+        selector = condition.namespace_selector
+        if selector is not None and selector_matches(selector, namespace_labels):
+            return True
+        if namespace in condition.namespaces:
+            return True
+        for pattern in condition.namespace_regexes:
+            try:
+                if re2.search(pattern, namespace):
+                    return True
+            except re2.error:
+                continue
+    return False
+
+
+def resolve(
+    es_namespace: str,
+    ref: model.StoreRef | None,
+    *,
+    stores: dict[StoreKey, StoreEntry],
+    namespace_labels: dict[str, str],
+    where: str = "spec.secretStoreRef",
+) -> model.SecretStore:
+    """The store an ExternalSecret (or one of its entries) reads from, or the reason it can't."""
+    if ref is None or not ref.name:
+        raise errors.InvalidSpecError(f"{where}.name: a store reference is required")
+    key = ref_key(es_namespace, ref)
+    entry = stores.get(key)
+    if entry is None:
+        raise errors.StoreNotFoundError(f"could not get {ref.kind} {ref.name!r}: not found")
+    if entry.store is None or entry.invalid:
+        raise errors.StoreNotReadyError(
+            f"{ref.kind} {ref.name!r} is not ready: {entry.invalid or 'invalid spec'}"
+        )
+    if not namespace_allowed(entry.store, es_namespace, namespace_labels):
+        raise errors.StoreNotReadyError(
+            f"using cluster store {ref.name!r} is not allowed from namespace {es_namespace!r}: "
+            "denied by spec.condition"
+        )
+    return entry.store

@@ -1,0 +1,107 @@
+"""The in-memory view the watchers fill: ExternalSecrets, stores, namespaces, managed Secrets.
+
+Why: one source of truth per process that the reconciler reads without apiserver calls, with
+indexes that answer "whom to wake" when a store or a target Secret changes. Memory matters at
+10k+ ExternalSecrets: Secrets are kept only as (resourceVersion, still valid?) — never their data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+
+from asyncso import model
+from asyncso import stores as store_rules
+
+Key = tuple[str, str]  # (namespace, name)
+
+
+@dataclasses.dataclass(frozen=True)
+class InvalidObject:
+    """An ExternalSecret whose spec does not decode; `error` names the bad field."""
+
+    meta: model.ObjectMeta
+    error: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretRecord:
+    resource_version: str
+    valid: bool
+
+
+@dataclasses.dataclass
+class View:
+    externalsecrets: dict[Key, model.ExternalSecret | InvalidObject] = dataclasses.field(
+        default_factory=dict
+    )
+    stores: dict[store_rules.StoreKey, store_rules.StoreEntry] = dataclasses.field(
+        default_factory=dict
+    )
+    namespaces: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    secrets: dict[Key, SecretRecord] = dataclasses.field(default_factory=dict)
+    _by_store: defaultdict[store_rules.StoreKey, set[Key]] = dataclasses.field(
+        default_factory=lambda: defaultdict(set)
+    )
+    _by_target: defaultdict[Key, set[Key]] = dataclasses.field(
+        default_factory=lambda: defaultdict(set)
+    )
+    _refs: dict[Key, tuple[set[store_rules.StoreKey], Key | None]] = dataclasses.field(
+        default_factory=dict
+    )
+
+    def put_externalsecret(self, key: Key, item: model.ExternalSecret | InvalidObject) -> None:
+        self._unindex(key)
+        self.externalsecrets[key] = item
+        if isinstance(item, InvalidObject):
+            return
+        refs = {store_rules.ref_key(key[0], ref) for ref in _store_refs(item)}
+        target = (key[0], model.target_name(item))
+        for ref in refs:
+            self._by_store[ref].add(key)
+        self._by_target[target].add(key)
+        self._refs[key] = (refs, target)
+
+    def drop_externalsecret(self, key: Key) -> None:
+        self._unindex(key)
+        self.externalsecrets.pop(key, None)
+
+    def _unindex(self, key: Key) -> None:
+        refs, target = self._refs.pop(key, (set(), None))
+        for ref in refs:
+            self._by_store[ref].discard(key)
+            if not self._by_store[ref]:
+                del self._by_store[ref]
+        if target is not None:
+            self._by_target[target].discard(key)
+            if not self._by_target[target]:
+                del self._by_target[target]
+
+    def readers_of_store(self, key: store_rules.StoreKey) -> set[Key]:
+        return set(self._by_store.get(key, ()))
+
+    def readers_of_cluster_stores(self) -> set[Key]:
+        return {
+            es
+            for ref, keys in self._by_store.items()
+            if ref[0] == "ClusterSecretStore"
+            for es in keys
+        }
+
+    def writers_of(self, target: Key) -> set[Key]:
+        return set(self._by_target.get(target, ()))
+
+    def namespace_readers(self, namespace: str) -> set[Key]:
+        """ExternalSecrets in a namespace that read ClusterSecretStores (conditions may change)."""
+        return {key for key in self.readers_of_cluster_stores() if key[0] == namespace}
+
+
+def _store_refs(es: model.ExternalSecret) -> list[model.StoreRef]:
+    refs: list[model.StoreRef] = []
+    if es.spec.secret_store_ref is not None:
+        refs.append(es.spec.secret_store_ref)
+    sources = [d.source_ref for d in es.spec.data] + [d.source_ref for d in es.spec.data_from]
+    for source in sources:
+        if source is not None and source.store_ref is not None:
+            refs.append(source.store_ref)
+    return refs

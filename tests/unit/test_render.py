@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from asyncso import errors, render
+from core_fixtures import es
+
+
+def test_data_hash_matches_eso_objecthash() -> None:
+    # ESO: sha3.Sum224 of fmt.Sprintf("%+v", map[string][]byte{...}); keys sorted by fmt.
+    data = {"b": b"\x01\x02", "a": b"hi"}
+    assert render.go_map_repr(data) == "map[a:[104 105] b:[1 2]]"
+    assert render.data_hash(data) == hashlib.sha3_224(b"map[a:[104 105] b:[1 2]]").hexdigest()
+    assert render.go_map_repr({}) == "map[]"
+    assert render.go_map_repr({"e": b""}) == "map[e:[]]"
+
+
+def test_data_overrides_data_from_and_later_data_from_wins() -> None:
+    spec = es(
+        data=[{"secretKey": "user", "remoteRef": {"key": "k"}}],
+        data_from=[{"extract": {"key": "a"}}, {"extract": {"key": "b"}}],
+    ).spec
+    fetched = render.Fetched(
+        data=[b"from-data"],
+        data_from=[{"user": b"a", "x": b"1"}, {"x": b"2", "y": b"3"}],
+    )
+    assert render.values(spec, fetched) == {"user": b"from-data", "x": b"2", "y": b"3"}
+
+
+def test_missing_entries_are_dropped() -> None:
+    spec = es(
+        data=[{"secretKey": "a", "remoteRef": {"key": "k"}}, {"secretKey": "b", "remoteRef": {"key": "k2"}}],
+        data_from=[{"extract": {"key": "gone"}}],
+    ).spec
+    assert render.values(spec, render.Fetched(data=[None, b"2"], data_from=[None])) == {"b": b"2"}
+
+
+def test_decoding_strategy_per_entry() -> None:
+    spec = es(
+        data=[{"secretKey": "a", "remoteRef": {"key": "k", "decodingStrategy": "Base64"}}],
+        data_from=[{"extract": {"key": "k", "decodingStrategy": "Base64URL"}}],
+    ).spec
+    got = render.values(spec, render.Fetched(data=[b"aGk="], data_from=[{"u": b"_-8="}]))
+    assert got == {"a": b"hi", "u": b"\xff\xef"}
+
+
+def test_conversion_unicode_applies_without_rewrite() -> None:
+    spec = es(data_from=[{"extract": {"key": "k", "conversionStrategy": "Unicode"}}]).spec
+    got = render.values(spec, render.Fetched(data=[], data_from=[{"a/b": b"1"}]))
+    assert got == {"a_U002f_b": b"1"}
+
+
+def test_rewrite_replaces_conversion() -> None:
+    spec = es(
+        data_from=[{
+            "extract": {"key": "k"},
+            "rewrite": [{"regexp": {"source": "^path/(.*)$", "target": "$1"}}],
+        }]
+    ).spec
+    got = render.values(spec, render.Fetched(data=[], data_from=[{"path/user": b"u"}]))
+    assert got == {"user": b"u"}
+
+
+@pytest.mark.parametrize("key", ["bad/key", "", "a b"])
+def test_invalid_keys_name_the_field(key: str) -> None:
+    spec = es(data=[{"secretKey": key, "remoteRef": {"key": "k"}}]).spec
+    with pytest.raises(errors.InvalidSpecError, match=r"spec\.data\[0\]\.secretKey"):
+        render.values(spec, render.Fetched(data=[b"v"], data_from=[]))
+
+
+def test_invalid_keys_from_extract_name_the_entry() -> None:
+    spec = es(data_from=[{"extract": {"key": "k"}}]).spec
+    # Default conversion maps "a/b" to "a_b" (as ESO), but ".." stays invalid.
+    assert render.values(spec, render.Fetched(data=[], data_from=[{"a/b": b"1"}])) == {"a_b": b"1"}
+    with pytest.raises(errors.InvalidSpecError, match=r"spec\.dataFrom\[0\]"):
+        render.values(spec, render.Fetched(data=[], data_from=[{"..": b"1"}]))
