@@ -7,10 +7,46 @@ is worth it for a dozen options.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import sys
 from collections.abc import Sequence
 
-from asyncso import __version__
+from asyncso import __version__, settings
+
+
+def _bool_flag(parser: argparse.ArgumentParser, name: str, default: bool, help_: str) -> None:
+    parser.add_argument(
+        f"--{name}", default=default, action=argparse.BooleanOptionalAction, help=help_
+    )
+
+
+def _add_run_flags(run: argparse.ArgumentParser) -> None:
+    d = settings.Settings()
+    run.add_argument("--kubeconfig", default=d.kubeconfig, help="kubeconfig (default: in-cluster)")
+    run.add_argument("--namespace", default=d.namespace, help="watch only this namespace")
+    run.add_argument("--controller-class", default=d.controller_class)
+    run.add_argument("--concurrent", type=int, default=d.concurrent, help="max concurrent syncs")
+    run.add_argument("--log-level", default=d.log_level, choices=["debug", "info", "warn", "error"])
+    run.add_argument("--log-format", default=d.log_format, choices=["json", "text"])
+    run.add_argument("--metrics-addr", default=d.metrics_addr, help='e.g. ":8080"; "0" disables')
+    run.add_argument("--live-addr", default=d.live_addr, help="health probes address")
+    _bool_flag(run, "enable-leader-election", d.enable_leader_election, "elect a leader (HA)")
+    run.add_argument("--leader-election-id", default=d.leader_election_id)
+    run.add_argument("--leader-election-namespace", default=d.leader_election_namespace)
+    run.add_argument("--lease-duration", type=float, default=d.lease_duration)
+    run.add_argument("--renew-deadline", type=float, default=d.renew_deadline)
+    run.add_argument("--retry-period", type=float, default=d.retry_period)
+    run.add_argument("--store-requeue-interval", type=float, default=d.store_requeue_interval)
+    run.add_argument("--provider-batch-window", type=float, default=d.provider_batch_window)
+    run.add_argument("--provider-rate-limit", type=float, default=d.provider_rate_limit)
+    _bool_flag(
+        run,
+        "enable-cluster-store-reconciler",
+        d.enable_cluster_store_reconciler,
+        "reconcile ClusterSecretStores and ExternalSecrets that use them",
+    )
+    run.add_argument("--refresh-jitter", type=float, default=d.refresh_jitter)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,8 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"asyncso {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="run the operator")
+    _add_run_flags(run)
+    sub.add_parser("crds", help="print the CustomResourceDefinitions (YAML)")
     sub.add_parser("version", help="print the version")
     return parser
+
+
+def settings_from(args: argparse.Namespace) -> settings.Settings:
+    names = {f.name for f in dataclasses.fields(settings.Settings)}
+    return settings.Settings(**{k: v for k, v in vars(args).items() if k in names})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,6 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "version":
         print(f"asyncso {__version__}")
         return 0
+    if args.command == "crds":
+        from asyncso import crdgen
+
+        sys.stdout.write(crdgen.render_yaml())
+        return 0
+    if args.command == "run":
+        from asyncso import runner
+
+        return asyncio.run(runner.run(settings_from(args)))
     parser.print_help()
     return 0
 

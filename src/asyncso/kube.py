@@ -82,11 +82,8 @@ class Kube:
 
     @classmethod
     async def connect(cls, kubeconfig: str | None = None) -> Kube:
-        api = (
-            await kr8s.asyncio.api(kubeconfig=kubeconfig)
-            if kubeconfig
-            else await kr8s.asyncio.api()
-        )
+        """A private kr8s client (not kr8s's per-thread shared one), so closing it is safe."""
+        api = await kr8s.asyncio.Api(kubeconfig=kubeconfig, bypass_factory=True)
         return cls(api)
 
     async def close(self) -> None:

@@ -26,8 +26,12 @@ def es(
 ) -> model.ExternalSecret:
     body: dict[str, Any] = {
         "metadata": {
-            "name": name, "namespace": namespace, "uid": uid, "generation": generation,
-            "labels": labels or {}, "annotations": annotations or {},
+            "name": name,
+            "namespace": namespace,
+            "uid": uid,
+            "generation": generation,
+            "labels": labels or {},
+            "annotations": annotations or {},
         },
         "spec": {
             "secretStoreRef": {"name": "store", "kind": "SecretStore"},
@@ -56,8 +60,12 @@ def secret(
 ) -> model.Secret:
     return model.Secret(
         metadata=model.ObjectMeta(
-            name=name, namespace=namespace, resource_version="7", labels=labels or {},
-            annotations=annotations or {}, owner_references=owners or [],
+            name=name,
+            namespace=namespace,
+            resource_version="7",
+            labels=labels or {},
+            annotations=annotations or {},
+            owner_references=owners or [],
         ),
         data=data or {},
         immutable=immutable,

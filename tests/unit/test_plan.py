@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from core_fixtures import es, secret
 
 from asyncso import model, plan, render, templating
-from core_fixtures import es, secret
 
 DESIRED = templating.Rendered(data={"a": b"1"}, labels={}, annotations={}, type="Opaque")
 
@@ -18,8 +18,11 @@ def owned_secret(item: model.ExternalSecret, data: dict[str, bytes], **kw: Any) 
     assert result.secret is not None
     written = result.secret
     return secret(
-        data=written.data, labels=written.metadata.labels, annotations=written.metadata.annotations,
-        owners=written.metadata.owner_references, **kw,
+        data=written.data,
+        labels=written.metadata.labels,
+        annotations=written.metadata.annotations,
+        owners=written.metadata.owner_references,
+        **kw,
     )
 
 
@@ -78,8 +81,10 @@ def test_drift_is_restored_and_foreign_keys_dropped_for_owner() -> None:
     item = es()
     existing = owned_secret(item, {"a": b"1"})
     tampered = secret(
-        data={"a": b"edited", "extra": b"x"}, labels=existing.metadata.labels,
-        annotations=existing.metadata.annotations, owners=existing.metadata.owner_references,
+        data={"a": b"edited", "extra": b"x"},
+        labels=existing.metadata.labels,
+        annotations=existing.metadata.annotations,
+        owners=existing.metadata.owner_references,
     )
     assert not plan.is_valid(tampered)
     result = plan.plan_sync(item, DESIRED, tampered)
@@ -99,7 +104,8 @@ def test_other_parties_labels_survive_owner_update() -> None:
 def test_merge_keeps_foreign_keys_and_drops_keys_it_no_longer_renders() -> None:
     item = es(target={"creationPolicy": "Merge"})
     first = plan.plan_sync(
-        item, templating.Rendered({"a": b"1", "b": b"2"}, {}, {}, "Opaque"),
+        item,
+        templating.Rendered({"a": b"1", "b": b"2"}, {}, {}, "Opaque"),
         secret(data={"foreign": b"x"}),
     )
     assert first.secret is not None

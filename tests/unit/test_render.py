@@ -3,9 +3,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from core_fixtures import es
 
 from asyncso import errors, render
-from core_fixtures import es
 
 
 def test_data_hash_matches_eso_objecthash() -> None:
@@ -31,7 +31,10 @@ def test_data_overrides_data_from_and_later_data_from_wins() -> None:
 
 def test_missing_entries_are_dropped() -> None:
     spec = es(
-        data=[{"secretKey": "a", "remoteRef": {"key": "k"}}, {"secretKey": "b", "remoteRef": {"key": "k2"}}],
+        data=[
+            {"secretKey": "a", "remoteRef": {"key": "k"}},
+            {"secretKey": "b", "remoteRef": {"key": "k2"}},
+        ],
         data_from=[{"extract": {"key": "gone"}}],
     ).spec
     assert render.values(spec, render.Fetched(data=[None, b"2"], data_from=[None])) == {"b": b"2"}
@@ -54,10 +57,12 @@ def test_conversion_unicode_applies_without_rewrite() -> None:
 
 def test_rewrite_replaces_conversion() -> None:
     spec = es(
-        data_from=[{
-            "extract": {"key": "k"},
-            "rewrite": [{"regexp": {"source": "^path/(.*)$", "target": "$1"}}],
-        }]
+        data_from=[
+            {
+                "extract": {"key": "k"},
+                "rewrite": [{"regexp": {"source": "^path/(.*)$", "target": "$1"}}],
+            }
+        ]
     ).spec
     got = render.values(spec, render.Fetched(data=[], data_from=[{"path/user": b"u"}]))
     assert got == {"user": b"u"}

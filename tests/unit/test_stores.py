@@ -8,14 +8,20 @@ import pytest
 from asyncso import errors, model, stores
 
 
-def store(kind: str = "ClusterSecretStore", conditions: list[dict[str, Any]] | None = None,
-          controller: str = "") -> model.SecretStore:
+def store(
+    kind: str = "ClusterSecretStore",
+    conditions: list[dict[str, Any]] | None = None,
+    controller: str = "",
+) -> model.SecretStore:
     return msgspec.convert(
         {
             "kind": kind,
             "metadata": {"name": "css", "namespace": "" if kind == "ClusterSecretStore" else "ns"},
-            "spec": {"provider": {"fake": {"data": []}}, "conditions": conditions or [],
-                     "controller": controller},
+            "spec": {
+                "provider": {"fake": {"data": []}},
+                "conditions": conditions or [],
+                "controller": controller,
+            },
         },
         model.SecretStore,
     )
@@ -31,10 +37,30 @@ def store(kind: str = "ClusterSecretStore", conditions: list[dict[str, Any]] | N
         ([{"namespaceRegexes": ["^team-.*$"]}], "other", {}, False),
         ([{"namespaceSelector": {"matchLabels": {"env": "prod"}}}], "p", {"env": "prod"}, True),
         ([{"namespaceSelector": {"matchLabels": {"env": "prod"}}}], "p", {"env": "dev"}, False),
-        ([{"namespaceSelector": {"matchExpressions": [
-            {"key": "env", "operator": "In", "values": ["a", "b"]}]}}], "p", {"env": "b"}, True),
-        ([{"namespaceSelector": {"matchExpressions": [
-            {"key": "env", "operator": "DoesNotExist"}]}}], "p", {"env": "b"}, False),
+        (
+            [
+                {
+                    "namespaceSelector": {
+                        "matchExpressions": [{"key": "env", "operator": "In", "values": ["a", "b"]}]
+                    }
+                }
+            ],
+            "p",
+            {"env": "b"},
+            True,
+        ),
+        (
+            [
+                {
+                    "namespaceSelector": {
+                        "matchExpressions": [{"key": "env", "operator": "DoesNotExist"}]
+                    }
+                }
+            ],
+            "p",
+            {"env": "b"},
+            False,
+        ),
         ([{"namespaces": ["x"]}, {"namespaces": ["y"]}], "y", {}, True),  # any condition admits
     ],
 )
@@ -53,7 +79,11 @@ def test_resolve_reports_missing_and_denied() -> None:
     with pytest.raises(errors.StoreNotFoundError, match="css"):
         stores.resolve("ns", ref, stores={}, namespace_labels={})
     denied = store(conditions=[{"namespaces": ["other"]}])
-    entries = {("ClusterSecretStore", "", "css"): stores.StoreEntry(denied.metadata, "ClusterSecretStore", denied)}
+    entries = {
+        ("ClusterSecretStore", "", "css"): stores.StoreEntry(
+            denied.metadata, "ClusterSecretStore", denied
+        )
+    }
     with pytest.raises(errors.StoreNotReadyError, match="not allowed from namespace 'ns'"):
         stores.resolve("ns", ref, stores=entries, namespace_labels={})
     assert stores.resolve("other", ref, stores=entries, namespace_labels={}) is denied

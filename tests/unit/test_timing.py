@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from core_fixtures import es
 
 from asyncso import errors, model, timing
-from core_fixtures import es
 
 T0 = 1_700_000_000.0
 
@@ -11,8 +11,15 @@ T0 = 1_700_000_000.0
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [
-        ("0", 0.0), ("15s", 15.0), ("1h0m0s", 3600.0), ("1h", 3600.0), ("2h45m", 9900.0),
-        ("1.5h", 5400.0), ("300ms", 0.3), ("1m30s", 90.0), ("10m", 600.0),
+        ("0", 0.0),
+        ("15s", 15.0),
+        ("1h0m0s", 3600.0),
+        ("1h", 3600.0),
+        ("2h45m", 9900.0),
+        ("1.5h", 5400.0),
+        ("300ms", 0.3),
+        ("1m30s", 90.0),
+        ("10m", 600.0),
     ],
 )
 def test_parse_duration(text: str, seconds: float) -> None:
@@ -26,14 +33,20 @@ def test_parse_duration_rejects(text: str) -> None:
 
 
 def _synced_es(
-    *, policy: str | None = None, interval: str = "1h", age: float = 10.0,
-    generation: int = 1, changed: bool = False,
+    *,
+    policy: str | None = None,
+    interval: str = "1h",
+    age: float = 10.0,
+    generation: int = 1,
+    changed: bool = False,
 ) -> model.ExternalSecret:
     first = es(refresh_interval=interval, refresh_policy=policy, generation=generation)
     rv = timing.resource_version(first)
     status = {"refreshTime": timing.format_time(T0 - age), "syncedResourceVersion": rv}
     return es(
-        refresh_interval=interval, refresh_policy=policy, status=status,
+        refresh_interval=interval,
+        refresh_policy=policy,
+        status=status,
         generation=generation + (1 if changed else 0),
     )
 
@@ -41,10 +54,10 @@ def _synced_es(
 @pytest.mark.parametrize(
     ("policy", "interval", "age", "changed", "due"),
     [
-        (None, "1h", 10, False, False),          # periodic, within interval
-        (None, "1h", 3601, False, True),         # periodic, interval passed
-        (None, "1h", 10, True, True),            # spec changed
-        (None, "0", 99999, False, False),        # interval 0: only on change
+        (None, "1h", 10, False, False),  # periodic, within interval
+        (None, "1h", 3601, False, True),  # periodic, interval passed
+        (None, "1h", 10, True, True),  # spec changed
+        (None, "0", 99999, False, False),  # interval 0: only on change
         (None, "0", 10, True, True),
         ("Periodic", "15s", 16, False, True),
         ("CreatedOnce", "1h", 99999, False, False),
@@ -65,10 +78,13 @@ def test_never_synced_is_due_under_every_policy() -> None:
 
 def test_label_or_annotation_change_makes_due() -> None:
     item = _synced_es()
-    bumped = es(annotations={"force-sync": "1"}, status={
-        "refreshTime": item.status.refresh_time,
-        "syncedResourceVersion": item.status.synced_resource_version,
-    })
+    bumped = es(
+        annotations={"force-sync": "1"},
+        status={
+            "refreshTime": item.status.refresh_time,
+            "syncedResourceVersion": item.status.synced_resource_version,
+        },
+    )
     assert not timing.is_due(item, now=T0)
     assert timing.is_due(bumped, now=T0)
 
@@ -88,7 +104,9 @@ def test_next_refresh_never_in_the_past() -> None:
     assert timing.next_refresh(item, now=T0, jitter=0.0, rand=0.0) == T0
 
 
-@pytest.mark.parametrize(("attempt", "low", "high"), [(1, 0.5, 1), (2, 1, 2), (5, 8, 16), (20, 150, 300)])
+@pytest.mark.parametrize(
+    ("attempt", "low", "high"), [(1, 0.5, 1), (2, 1, 2), (5, 8, 16), (20, 150, 300)]
+)
 def test_backoff_grows_and_caps(attempt: int, low: float, high: float) -> None:
     assert timing.backoff(attempt, rand=0.0) == pytest.approx(low)
     assert timing.backoff(attempt, rand=1.0) == pytest.approx(high)

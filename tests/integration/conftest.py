@@ -1,0 +1,39 @@
+"""An asyncso operator running in-process against the bench (fake and AWS providers)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import kr8s.asyncio
+import pytest
+
+from asyncso import app, crdgen, kube, settings
+from devenv import bench as devbench
+
+
+@pytest.fixture(scope="session")
+async def crds(kube: kr8s.asyncio.Api) -> None:
+    await crdgen.install_crds(kube)
+
+
+@pytest.fixture(scope="session")
+async def operator(bench: devbench.BenchInfo, crds: None) -> AsyncIterator[app.Operator]:
+    config = settings.Settings(
+        kubeconfig=str(bench.kubeconfig),
+        concurrent=8,
+        refresh_jitter=0.05,
+        store_requeue_interval=30,
+    )
+    client = await kube.Kube.connect(config.kubeconfig)
+    registry = app.default_registry(client, config)
+    op = app.Operator(config, client, registry)
+    task = asyncio.create_task(op.run(), name="operator-under-test")
+    await asyncio.wait_for(op.ready.wait(), timeout=30)
+    yield op
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await registry.close()
+    await client.close()
