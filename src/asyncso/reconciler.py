@@ -72,13 +72,19 @@ class Reconciler:
         if item is None:
             return SyncResult(ok=True, next_at=None)
         if isinstance(item, view.InvalidObject):
-            await self._report_invalid(item)
+            try:
+                await self._report_invalid(item)
+            except errors.AsyncsoError:
+                return SyncResult(ok=False, next_at=None, retry=True)
             return SyncResult(ok=False, next_at=None)
         es = item
         if self._not_ours(es):
             return SyncResult(ok=True, next_at=None)
         if es.metadata.deletion_timestamp:
-            await self._finalize(es)
+            try:
+                await self._finalize(es)
+            except errors.AsyncsoError:
+                return SyncResult(ok=False, next_at=None, retry=True)
             return SyncResult(ok=True, next_at=None)
         started = self.clock()
         labels = {"name": es.metadata.name, "namespace": es.metadata.namespace}
@@ -86,9 +92,16 @@ class Reconciler:
         binding = ""
         try:
             await self._ensure_finalizer(es)
-            the_plan = await self._plan(es)
+            the_plan = await self._plan(es, trust_view=True)
+            try:
+                await self._execute(es, the_plan)
+            except errors.ConflictError:
+                if the_plan.action != "create":
+                    raise
+                # The view said "no Secret" but one exists (unmanaged, or the view lags).
+                the_plan = await self._plan(es, trust_view=False)
+                await self._execute(es, the_plan)
             binding = the_plan.binding
-            await self._execute(es, the_plan)
             outcome = the_plan.outcome
         except errors.AsyncsoError as exc:
             outcome = plan.failure(_message_for(exc), _detail(exc))
@@ -107,7 +120,15 @@ class Reconciler:
                 reason=outcome.event_reason,
                 message=outcome.event_message,
             )
-        await self._write_status(es, outcome, started=started, ok=ok, binding=binding)
+        try:
+            await self._write_status(es, outcome, started=started, ok=ok, binding=binding)
+        except errors.AsyncsoError as exc:
+            # The Secret is written (or untouched); only the report failed: try again soon.
+            log.warning(
+                "status write failed",
+                extra={"namespace": key[0], "name": key[1], "error": _detail(exc)},
+            )
+            return SyncResult(ok=False, next_at=None, retry=True)
         elapsed = self.clock() - started
         metrics.EXTERNALSECRET_RECONCILE_DURATION.labels(**labels).set(elapsed * 1000)
         metrics.RECONCILE_SECONDS.labels(result="ok" if ok else "error").observe(elapsed)
@@ -142,7 +163,7 @@ class Reconciler:
 
     # --- the steps -----------------------------------------------------------------------------
 
-    async def _plan(self, es: model.ExternalSecret) -> plan.Plan:
+    async def _plan(self, es: model.ExternalSecret, *, trust_view: bool) -> plan.Plan:
         spec = es.spec
         if spec.target.deletion_policy == "Delete" and spec.target.creation_policy in (
             "Merge",
@@ -164,7 +185,16 @@ class Reconciler:
             desired = None
         else:
             desired = await self._template(es, values)
-        observed = await self.kube.get_secret(es.metadata.namespace, model.target_name(es))
+        target = (es.metadata.namespace, model.target_name(es))
+        observed: model.Secret | None = None
+        # A managed Secret absent from the watched view is very likely absent: skip the GET and
+        # let a create conflict (409) fall back to reading it. Merge targets are not watched.
+        if not (
+            trust_view
+            and es.spec.target.creation_policy in ("Owner", "Orphan")
+            and target not in self.view.secrets
+        ):
+            observed = await self.kube.get_secret(*target)
         return plan.plan_sync(es, desired, observed)
 
     async def _provider(

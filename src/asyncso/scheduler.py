@@ -166,7 +166,7 @@ class Scheduler:
             outcome: SyncOutcome
             try:
                 async with self.slots.slot(priority):
-                    outcome = await asyncio.shield(self._sync(key))
+                    outcome = await asyncio.shield(self._draining(key))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -181,6 +181,19 @@ class Scheduler:
             else:
                 next_at = None
             await self._sleep_until(worker, next_at)
+
+    async def _draining(self, key: Key) -> SyncOutcome:
+        """The sync, shielded from cancellation so a write in flight finishes on shutdown; its
+        failure after cancellation is logged here rather than lost."""
+        try:
+            return await self._sync(key)
+        except Exception:
+            if self._closing:
+                log.info(
+                    "sync interrupted by shutdown", extra={"namespace": key[0], "name": key[1]}
+                )
+                return _Crashed()
+            raise
 
     async def _sleep_until(self, worker: _Worker, when: float | None) -> None:
         if when is None:

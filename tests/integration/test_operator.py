@@ -380,3 +380,21 @@ async def test_templated_externalsecret(kube: kr8s.asyncio.Api, namespace: str) 
         kube, namespace, expect={"username": "app", "password": "S3", "url": "postgres://app:s3@db"}
     )
     assert secret["type"] == "kubernetes.io/basic-auth"
+
+
+async def test_existing_unmanaged_secret_is_adopted(kube: kr8s.asyncio.Api, namespace: str) -> None:
+    """Not in the watched view (no managed label): the create conflicts and falls back to GET."""
+    await create(
+        kube,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "es", "namespace": namespace, "labels": {"keep": "me"}},
+            "data": {"old": "b2xk"},
+        },
+    )
+    await create(kube, fake_store(namespace, {"db": '{"pw":"new"}'}))
+    await create(kube, external_secret(namespace))
+    secret = await synced_secret(kube, namespace, expect={"password": "new"})
+    assert secret["metadata"]["labels"]["keep"] == "me"
+    assert secret["metadata"]["ownerReferences"][0]["kind"] == "ExternalSecret"
