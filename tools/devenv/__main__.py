@@ -16,10 +16,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command",
         choices=["up", "demo", "install"],
-        help="up/demo: run the bench in the foreground; install: only install prerequisites",
+        help="up: run the bench in the foreground; demo: the bench plus the operator syncing "
+        "examples/; install: only install prerequisites",
     )
+    parser.add_argument("--once", action="store_true", help="demo: exit once the Secrets synced")
     args = parser.parse_args(argv)
     try:
+        if args.command == "demo":
+            from devenv import demo
+
+            return demo.main(once=args.once)
         if args.command == "install":
             bench.find_etcd()
             bench.find_kube_apiserver()
