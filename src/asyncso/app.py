@@ -126,6 +126,7 @@ class Operator:
         try:
             await asyncio.gather(*(i.synced.wait() for i in informers))
             self._start_workers()
+            tasks.append(asyncio.create_task(self._revalidate_stores(), name="stores"))
             self.ready.set()
             log.info("watchers synced; reconciling", extra={"externalsecrets": len(self.scheduler)})
             await asyncio.gather(*tasks)
@@ -143,6 +144,14 @@ class Operator:
             self.scheduler.ensure(key, urgent=_never_synced(item))
         for skey in list(self.view.stores):
             self._validate_store_later(skey)
+
+    async def _revalidate_stores(self) -> None:
+        """ESO re-checks stores every `--store-requeue-interval` (credentials expire, roles
+        change); a store whose Ready flips wakes its readers through `_validate_store`."""
+        while True:
+            await asyncio.sleep(self.settings.store_requeue_interval)
+            for skey in list(self.view.stores):
+                self._validate_store_later(skey)
 
     # --- due? ----------------------------------------------------------------------------------
 
@@ -266,6 +275,7 @@ class Operator:
                 )
             else:
                 ok, reason, message = True, stores.REASON_VALID, stores.MSG_VALID
+        previous = (entry.validated, entry.invalid)
         entry.validated = True
         entry.invalid = "" if ok else message
         condition = conditions.ready(ok, reason, message)
@@ -282,8 +292,10 @@ class Operator:
                 await self.kube.patch_status(
                     entry.kind, entry.meta.namespace, entry.meta.name, status
                 )
-        for es_key in self.view.readers_of_store(key):
-            self.scheduler.wake(es_key)
+        if previous[0] and previous[1] != entry.invalid:
+            # Validity flipped (e.g. credentials revoked or fixed): readers re-sync now.
+            for es_key in self.view.readers_of_store(key):
+                self.scheduler.wake(es_key)
 
 
 def _never_synced(item: model.ExternalSecret | view.InvalidObject) -> bool:
