@@ -133,7 +133,16 @@ def rewrite(data: Mapping[str, bytes], rewrites: Sequence[model.Rewrite]) -> dic
     Two keys renamed to the same name are an error (ESO keeps one of them at random). When there
     is at least one operation, the final keys must be valid Secret keys: ESO skips the
     `conversionStrategy` step for a rewritten `dataFrom` entry.
+
+    `merge` (ESO's JSON hoisting with conflict policies) is refused before anything is renamed:
+    silently skipping it would write a Secret with other keys than ESO's.
     """
+    for index, operation in enumerate(rewrites):
+        if operation.merge is not None:
+            raise errors.InvalidSpecError(
+                f"rewrite[{index}].merge: dataFrom[].rewrite[].merge is not supported yet "
+                "(use regexp or transform rewrites, or a template)"
+            )
     out = dict(data)
     for index, operation in enumerate(rewrites):
         if operation.regexp is not None:

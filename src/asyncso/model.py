@@ -275,7 +275,7 @@ class RewriteTransform(_Obj):
 
 
 class RewriteMerge(_Obj):
-    """ESO's `rewrite.merge`: accepted for manifest compatibility; rejected by `render` for now."""
+    """ESO's `rewrite.merge`: accepted in manifests; `keymapping.rewrite` refuses it for now."""
 
     into: str = ""
     priority: list[str] = []

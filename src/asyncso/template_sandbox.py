@@ -39,14 +39,41 @@ from jinja2 import filters as jinja_filters
 
 from asyncso import errors, template_functions, template_limits
 
-_GO_TEMPLATE = re.compile(
-    r"\{\{-?\s*(?:\.|\$|end\b|range\s|if\s+\.|with\s|index\s|printf\s|template\s|define\s)"
-    r"|\|\s*[A-Za-z]\w*\s+[\"'.$]"
+# What only Go's text/template says inside `{{ … }}`: a leading `.field`, `$var`, `/* comment */`
+# or action keyword; `.field` or a lone `.` as an argument; `$var`; a `raw string`; `:=`; or a call
+# with space-separated arguments (`printf "%s" .a`, `f "arg"`) — not Jinja's operator words.
+_GO_ACTION = re.compile(
+    r"^-?\s*(?:[.$]|/\*|(?:end|else|if|range|with|define|template|block|break|continue)\b)"
+    r"|(?:^|[\s(|,])\.(?:[A-Za-z_]|[\s)]|$)"
+    r"|[$`]|:="
+    r"|\b(?!(?:if|else|and|or|not|in|is)\b)[A-Za-z_]\w*[ \t]+(?:[\"`$]|\.[A-Za-z_])"
 )
-_GO_HINT = (
-    " — this looks like an ESO Go template (engineVersion v2); asyncso renders Jinja: "
-    "write {{ key }} for {{ .key }} and x | f(arg) for .x | f arg (see docs/templates.md)"
+GO_HINT = (
+    " — this looks like an ESO Go template: ESO's Go-template syntax (engineVersion v2) is not "
+    "supported yet; translate it to Jinja: {{ username }} for {{ .username }}, "
+    '{{ values["my-key"] }} for {{ index . "my-key" }}, x | f(arg) for .x | f arg '
+    "(see docs/templates.md)"
 )
+
+
+def looks_like_go(source: str) -> bool:
+    """True when some `{{ … }}` action of `source` uses Go template syntax.
+
+    Why: ESO users paste their v2 templates; Jinja's own message for them (`unexpected '.'`)
+    does not say what is wrong. Linear in the size of `source` (actions are found with
+    `str.find`, each action's regex starts only at word boundaries or fixed tokens).
+    """
+    pos = 0
+    while (start := source.find("{{", pos)) >= 0:
+        end = source.find("}}", start + 2)
+        action = source[start + 2 : end if end >= 0 else len(source)]
+        if _GO_ACTION.search(action):
+            return True
+        if end < 0:
+            return False
+        pos = end + 2
+    return False
+
 
 # --- code generation hooks ---------------------------------------------------------------------
 
@@ -273,11 +300,8 @@ _ENVIRONMENT = _Sandbox()
 # --- compile and render ------------------------------------------------------------------------
 
 
-def _syntax_message(exc: jinja2.TemplateSyntaxError, source: str) -> str:
-    message = f"{exc.message} (line {exc.lineno})"
-    if _GO_TEMPLATE.search(source):
-        message += _GO_HINT
-    return message
+def _syntax_message(exc: jinja2.TemplateSyntaxError) -> str:
+    return f"{exc.message} (line {exc.lineno})"
 
 
 _CACHED_TEMPLATE_CHARS = 16 << 10
@@ -298,7 +322,7 @@ def _compile_uncached(source: str) -> jinja2.Template:
     try:
         tree = _ENVIRONMENT.parse(source)
     except jinja2.TemplateSyntaxError as exc:
-        raise errors.TemplateError(_syntax_message(exc, source)) from None
+        raise errors.TemplateError(_syntax_message(exc)) from None
     except (RecursionError, MemoryError):
         raise errors.TemplateError("template is nested too deeply") from None
     refused = (
@@ -316,7 +340,7 @@ def _compile_uncached(source: str) -> jinja2.Template:
     try:
         code = _ENVIRONMENT.compile(tree)
     except jinja2.TemplateSyntaxError as exc:
-        raise errors.TemplateError(_syntax_message(exc, source)) from None
+        raise errors.TemplateError(_syntax_message(exc)) from None
     except (RecursionError, MemoryError, SyntaxError):
         raise errors.TemplateError("template is too complex to compile") from None
     return _ENVIRONMENT.template_class.from_code(
@@ -355,17 +379,28 @@ def _runtime_message(exc: Exception) -> str:
 
 
 def render(source: str, context: Mapping[str, Any], *, where: str) -> str:
-    """Render one template text with `context`; any failure is a `TemplateError` naming `where`."""
+    """Render one template text with `context`; any failure is a `TemplateError` naming `where`.
+
+    A failing template that looks like ESO's Go syntax gets `GO_HINT`: in Jinja most Go actions
+    (`{{ .x }}`, `{{ index . "k" }}`, `{{ printf … }}`) are syntax errors and some (`{{ end }}`)
+    undefined names, so every Go template fails here — with a message that says why.
+    """
+    try:
+        return _render(source, context)
+    except errors.TemplateError as exc:
+        hint = GO_HINT if looks_like_go(source[: template_limits.MAX_TEMPLATE_CHARS]) else ""
+        raise errors.TemplateError(f"{where}: {exc}{hint}") from None
+
+
+def _render(source: str, context: Mapping[str, Any]) -> str:
     with template_limits.budget():
         try:
             template = _compile(source)
-        except errors.TemplateError as exc:
-            raise errors.TemplateError(f"{where}: {exc}") from None
+        except errors.TemplateError:
+            raise
         except Exception as exc:  # a bug in Jinja's compiler must not crash the reconciler
             kind = type(exc).__name__
-            raise errors.TemplateError(
-                f"{where}: template could not be compiled ({kind})"
-            ) from None
+            raise errors.TemplateError(f"template could not be compiled ({kind})") from None
         chunks: list[str] = []
         size = 0
         try:
@@ -375,9 +410,7 @@ def render(source: str, context: Mapping[str, Any], *, where: str) -> str:
                 template_limits.refuse_longer(size, "rendered output")
                 chunks.append(chunk)
         except Exception as exc:
-            raise errors.TemplateError(
-                f"{where}: {_runtime_message(exc)}{_template_line(exc)}"
-            ) from None
+            raise errors.TemplateError(f"{_runtime_message(exc)}{_template_line(exc)}") from None
         return "".join(chunks)
 
 

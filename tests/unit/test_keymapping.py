@@ -172,36 +172,7 @@ def test_re2_is_used() -> None:
 # --- rewrite -----------------------------------------------------------------------------------
 
 
-def test_rewrite_conflict_example_prefixes_keep_sources_apart() -> None:
-    # datafrom-rewrite-conflict.yaml: two extracts with the same keys, kept apart by prefixes.
-    dev = keymapping.rewrite({"user": b"d", "pass": b"dp"}, [regexp("(.*)", "dev-$1")])
-    prod = keymapping.rewrite({"user": b"p", "pass": b"pp"}, [regexp("(.*)", "prod-$1")])
-    assert dev == {"dev-user": b"d", "dev-pass": b"dp"}
-    assert prod == {"prod-user": b"p", "prod-pass": b"pp"}
-
-
-def test_rewrite_remove_path_example() -> None:
-    # datafrom-rewrite-remove-path.yaml
-    data = {"path/to/my/secrets/username": b"u", "path/to/my/secrets/password": b"p"}
-    out = keymapping.rewrite(data, [regexp("path/to/my/secrets/(.*)", "$1")])
-    assert out == {"username": b"u", "password": b"p"}
-
-
-def test_rewrite_invalid_characters_example_still_fails_on_spaces() -> None:
-    # datafrom-rewrite-invalid-characters.yaml keeps spaces, which no Secret key may hold.
-    out = keymapping.rewrite({"db.user/name": b"u"}, [regexp("[^a-zA-Z0-9 -]", "_")])
-    assert out == {"db_user_name": b"u"}
-    with pytest.raises(errors.InvalidSpecError, match="'my key' is invalid"):
-        keymapping.rewrite({"my key": b"u"}, [regexp("[^a-zA-Z0-9 -]", "_")])
-
-
-def test_rewrite_transform_example() -> None:
-    # datafrom-rewrite-transform.yaml: ENV_{{ .value | upper | replace "-" "_" }}
-    out = keymapping.rewrite(
-        {"db-user": b"u", "api-key": b"k"},
-        [transform('ENV_{{ value | upper | replace("-", "_") }}')],
-    )
-    assert out == {"ENV_DB_USER": b"u", "ENV_API_KEY": b"k"}
+# ESO's rewrite examples (datafrom-rewrite-*.yaml) are in test_eso_examples.py.
 
 
 def test_rewrites_apply_in_order() -> None:
@@ -234,5 +205,20 @@ def test_no_rewrite_leaves_keys_alone() -> None:
 
 
 def test_rewrite_with_neither_operation_is_a_no_op() -> None:
-    # e.g. `rewrite: [{merge: {}}]`, which our model does not know yet.
     assert keymapping.rewrite({"a": b"1"}, [model.Rewrite()]) == {"a": b"1"}
+
+
+@pytest.mark.parametrize(
+    "merge",
+    [
+        model.RewriteMerge(),
+        model.RewriteMerge(into="all", strategy="JSON", conflict_policy="Error"),
+    ],
+)
+def test_rewrite_merge_is_not_supported_yet(merge: model.RewriteMerge) -> None:
+    with pytest.raises(errors.InvalidSpecError) as info:
+        keymapping.rewrite({"a": b"1"}, [regexp("a", "b"), model.Rewrite(merge=merge)])
+    assert str(info.value) == (
+        "rewrite[1].merge: dataFrom[].rewrite[].merge is not supported yet "
+        "(use regexp or transform rewrites, or a template)"
+    )

@@ -251,3 +251,21 @@ def test_key_and_values_yaml_errors_do_not_echo_the_rendered_text() -> None:
     message = _message(template, {"password": SECRET.encode()})
     assert "invalid YAML at line 1" in message
     assert SECRET not in message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{" * (template_limits.MAX_TEMPLATE_CHARS // 2),
+        "{{ " + "a " * (template_limits.MAX_TEMPLATE_CHARS // 2),
+        "{{ " + ("w" * 999 + "\t" * 999 + " ") * (template_limits.MAX_TEMPLATE_CHARS // 2000),
+        "{{ " + "a." * (template_limits.MAX_TEMPLATE_CHARS // 2),
+        "{{ ( }}" + "{{a}}" * (template_limits.MAX_TEMPLATE_CHARS // 5),  # fails on parsing
+        "{{ " + "a" * (4 * template_limits.MAX_TEMPLATE_CHARS),  # too long: refused, still quick
+    ],
+)
+def test_go_syntax_detection_is_linear(source: str) -> None:
+    # The Go-template hint scans a failing template: hostile sources must not make it slow.
+    start = time.perf_counter()
+    refused(source)
+    assert time.perf_counter() - start < 2.0

@@ -1,7 +1,7 @@
 """Golden tests: (values, template) → the Secret ESO would produce.
 
-Several cases are ESO's documentation examples (external-secrets `docs/snippets/*template-v2*`)
-hand-translated from Go templates to Jinja; the expected output is what ESO renders for them.
+ESO's documentation examples, hand-translated to Jinja, are in `test_eso_examples.py`; this file
+covers the functions, the values scope, the merge policy and `templateFrom` one rule at a time.
 """
 
 from __future__ import annotations
@@ -11,17 +11,19 @@ import datetime
 import hashlib
 import ipaddress
 import json
+import pathlib
+import re
 from typing import Any
 
 import bcrypt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from asyncso import errors, model, templating
+from asyncso import errors, model, template_sandbox, templating
 
 NO_SOURCES = templating.TemplateSources()
 
@@ -336,81 +338,6 @@ def test_metadata_labels_override_template_from_labels() -> None:
 
 # --- templateFrom ------------------------------------------------------------------------------
 
-GRAFANA_CM = {
-    # template-v2-from-secret.yaml, translated: `.uri` → `uri`, `hasPrefix "oci://" .uri` →
-    # `hasPrefix(uri, "oci://")`, `{{- if … }}` → `{%- if … %}`.
-    "config.yaml": (
-        "datasources:\n"
-        "  - name: Graphite\n"
-        "    type: graphite\n"
-        "    access: proxy\n"
-        '    url: "{{ uri }}"\n'
-        '    password: "{{ password }}"\n'
-        '    user: "{{ user }}"\n'
-    ),
-    "templated": (
-        "# key and value templated\n"
-        "my-application-{{ user }}: {{ password | b64enc }}\n"
-        "# conditional keys\n"
-        '{%- if hasPrefix(uri, "oci://") %}\n'
-        "enableOCI: true\n"
-        "{%- else %}\n"
-        "enableOCI: false\n"
-        "{%- endif %}\n"
-        "# Fixed values\n"
-        "application-type: grafana\n"
-    ),
-    "annotations": "last-synced-for-user/{{ user }}: 'yes'\n",
-}
-
-
-def _grafana(uri: bytes) -> templating.Rendered:
-    values = {"user": b"admin", "password": b"p4ss", "uri": uri}
-    sources = templating.TemplateSources(config_maps={"grafana-config-tpl": GRAFANA_CM})
-    return render(
-        values,
-        sources,
-        template_from=[
-            model.TemplateFrom(
-                target="Data",
-                config_map=model.TemplateRef(
-                    name="grafana-config-tpl",
-                    items=[
-                        model.TemplateRefItem(key="config.yaml", template_as="Values"),
-                        model.TemplateRefItem(key="templated", template_as="KeysAndValues"),
-                    ],
-                ),
-            ),
-            model.TemplateFrom(
-                target="Annotations",
-                config_map=model.TemplateRef(
-                    name="grafana-config-tpl",
-                    items=[model.TemplateRefItem(key="annotations", template_as="KeysAndValues")],
-                ),
-            ),
-        ],
-    )
-
-
-def test_eso_example_template_from_configmap() -> None:
-    out = _grafana(b"oci://registry/grafana")
-    assert out.data == {
-        "config.yaml": (
-            b"datasources:\n"
-            b"  - name: Graphite\n"
-            b"    type: graphite\n"
-            b"    access: proxy\n"
-            b'    url: "oci://registry/grafana"\n'
-            b'    password: "p4ss"\n'
-            b'    user: "admin"\n'
-        ),
-        "my-application-admin": b"cDRzcw==",
-        "enableOCI": b"true",
-        "application-type": b"grafana",
-    }
-    assert out.annotations == {"last-synced-for-user/admin": "yes"}
-    assert _grafana(b"https://grafana").data["enableOCI"] == b"false"
-
 
 def test_template_from_secret_values_scope() -> None:
     sources = templating.TemplateSources(secrets={"tpl": {"conn": b"postgres://{{ user }}@db"}})
@@ -526,64 +453,7 @@ def test_binary_label_value_is_refused() -> None:
         )
 
 
-# --- ESO examples, translated ------------------------------------------------------------------
-
-
-def test_eso_example_multiline() -> None:
-    # multiline-template-v2-external-secret.yaml
-    config = (
-        "datasources:\n"
-        "- name: Graphite\n"
-        "  type: graphite\n"
-        "  access: proxy\n"
-        "  url: http://localhost:8080\n"
-        '  password: "{{ password }}"\n'
-        '  user: "{{ user }}"\n'
-    )
-    out = render(
-        {"user": b"grafana", "password": b"pw", "dburl": b"postgres://db:5432/app"},
-        data={
-            "config": config,
-            "connection": '{{ dburl | replace("postgres://", "postgresql://") }}',
-        },
-    )
-    assert out.data == {
-        "config": (
-            b"datasources:\n"
-            b"- name: Graphite\n"
-            b"  type: graphite\n"
-            b"  access: proxy\n"
-            b"  url: http://localhost:8080\n"
-            b'  password: "pw"\n'
-            b'  user: "grafana"\n'
-        ),
-        "connection": b"postgresql://db:5432/app",
-    }
-
-
-def test_eso_example_multikey_and_helm_escape() -> None:
-    # multikey-template-v2-external-secret.yaml; the helm variant renders the same once Helm
-    # has turned {{ "{{ mysecret }}" }} into {{ mysecret }}.
-    out = render({"mysecret": b"s3"}, data={"name": "admin", "password": "{{ mysecret }}"})
-    assert out.data == {"name": b"admin", "password": b"s3"}
-
-
-def test_eso_example_filter_pem(pki: Pki) -> None:
-    # filterpem-template-v2-external-secret.yaml: a bundle with key and cert, split for TLS.
-    bundle = "some junk first\n" + pki.leaf_key_pem + pki.pem(pki.leaf) + pki.pem(pki.mid)
-    out = render(
-        {"mysecret": bundle.encode()},
-        type="kubernetes.io/tls",
-        data={
-            "tls.crt": '{{ mysecret | filterPEM("CERTIFICATE") }}',
-            "tls.key": '{{ mysecret | filterPEM("PRIVATE KEY") }}',
-        },
-    )
-    assert out.type == "kubernetes.io/tls"
-    assert out.data == {
-        "tls.crt": (pki.pem(pki.leaf) + pki.pem(pki.mid)).encode(),
-        "tls.key": pki.leaf_key_pem.encode(),
-    }
+# --- certificates and keys --------------------------------------------------------------------
 
 
 def test_filter_pem_is_case_insensitive_and_keeps_headers() -> None:
@@ -594,27 +464,6 @@ def test_filter_pem_is_case_insensitive_and_keeps_headers() -> None:
     )
     nothing = data({"v": block.encode()}, out='{{ v | filterPEM("CERTIFICATE") }}')
     assert nothing == {"out": b""}
-
-
-def test_eso_example_pkcs12(pki: Pki) -> None:
-    # pkcs12-template-v2-external-secret.yaml
-    chain = (pki.pem(pki.leaf) + pki.pem(pki.mid) + pki.pem(pki.root)).encode()
-    out = render(
-        {"mysecret": pki.p12(), "locked": pki.p12(b"my-password")},
-        type="kubernetes.io/tls",
-        data={
-            "tls.crt": "{{ mysecret | pkcs12cert }}",
-            "tls.key": "{{ mysecret | pkcs12key }}",
-            "locked.crt": '{{ locked | pkcs12certPass("my-password") }}',
-            "locked.key": '{{ pkcs12keyPass(locked, "my-password") }}',
-        },
-    )
-    assert out.data == {
-        "tls.crt": chain,
-        "tls.key": pki.leaf_key_pem.encode(),
-        "locked.crt": chain,
-        "locked.key": pki.leaf_key_pem.encode(),
-    }
 
 
 def test_pkcs12_wrong_password(pki: Pki) -> None:
@@ -645,24 +494,6 @@ def test_pem_to_pkcs12_round_trip(pki: Pki) -> None:
     assert [c.certificate for c in full.additional_certs] == [pki.mid]
 
 
-def test_eso_example_cert_sans(pki: Pki) -> None:
-    # certsans-template-v2-external-secret.yaml
-    bundle = (pki.pem(pki.root) + pki.pem(pki.leaf) + pki.pem(pki.mid)).encode()
-    leaf = '(certificate | filterPEM("CERTIFICATE") | filterCertChain("leaf") | certSANs)'
-    out = data(
-        {"certificate": bundle},
-        sans=f'{{{{ {leaf} | join(",") }}}}',
-        **{"primary-domain": f"{{{{ {leaf}[0] }}}}", "sans-json": f"{{{{ {leaf} | toJson }}}}"},
-    )
-    sans = ["leaf.example.com", "www.example.com", "10.0.0.1", "ops@example.com"]
-    sans.append("spiffe://example.com/app")
-    assert out == {
-        "sans": ",".join(sans).encode(),
-        "primary-domain": b"leaf.example.com",
-        "sans-json": json.dumps(sans, separators=(",", ":")).encode(),
-    }
-
-
 def test_filter_cert_chain(pki: Pki) -> None:
     bundle = (pki.pem(pki.mid) + pki.pem(pki.root) + pki.pem(pki.leaf)).encode()
     out = data(
@@ -681,27 +512,6 @@ def test_filter_cert_chain(pki: Pki) -> None:
 def _b64url(number: int) -> str:
     raw = number.to_bytes((number.bit_length() + 7) // 8, "big")
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def test_eso_example_jwk_rsa() -> None:
-    # jwk-template-v2-external-secret.yaml
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    numbers = key.private_numbers()
-    public_jwk = {"kty": "RSA", "kid": "k1", "use": "sig"}
-    public_jwk |= {"n": _b64url(numbers.public_numbers.n), "e": _b64url(numbers.public_numbers.e)}
-    private_jwk = public_jwk | {"d": _b64url(numbers.d)}  # no CRT members: recovered
-    out = data(
-        {"myjwk": json.dumps(private_jwk).encode(), "pubjwk": json.dumps(public_jwk).encode()},
-        jwk_pub="{{ pubjwk | jwkPublicKeyPem }}",
-        jwk_priv="{{ myjwk | jwkPrivateKeyPem }}",
-    )
-    assert out["jwk_pub"] == key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    assert out["jwk_priv"].startswith(b"-----BEGIN PRIVATE KEY-----\n")
-    loaded = serialization.load_pem_private_key(out["jwk_priv"], None)
-    assert isinstance(loaded, rsa.RSAPrivateKey)
-    assert loaded.private_numbers() == numbers
 
 
 def test_jwk_ec_and_okp() -> None:
@@ -730,41 +540,6 @@ def test_jwk_ec_and_okp() -> None:
         data({"ed": json.dumps(ed_jwk).encode()}, out="{{ ed | jwkPrivateKeyPem }}")
 
 
-def test_eso_example_literal_htpasswd() -> None:
-    # template-v2-literal-example.yaml. Jinja has no `append` to a list in a loop; collect the
-    # lines in a {% set %} block instead. Go ranges over a map in key order: dictsort.
-    literal = (
-        "{%- set lines %}{% for user, pw in values | dictsort %}"
-        "{{ htpasswd(user, pw) }}{% if not loop.last %}{{ '\\n' }}{% endif %}"
-        "{% endfor %}{% endset -%}\n"
-        "auth: {{ lines | quote }}"
-    )
-    out = render(
-        {"user2": b"password2", "user1": b"password1"},
-        template_from=[model.TemplateFrom(target="Data", literal=literal)],
-    )
-    lines = out.data["auth"].split(b"\n")
-    assert [line.split(b":", 1)[0] for line in lines] == [b"user1", b"user2"]
-    for line, password in zip(lines, [b"password1", b"password2"], strict=True):
-        hashed = line.split(b":", 1)[1]
-        assert hashed.startswith(b"$2a$10$")
-        assert bcrypt.checkpw(password, hashed)
-
-
-def test_eso_example_scope_and_target_fails_like_eso() -> None:
-    # template-v2-scope-and-target.yaml uses `.now`, which is no key of its data: ESO fails
-    # (missingkey=error), and so do we.
-    with pytest.raises(errors.TemplateError, match="'now' is undefined"):
-        render(
-            {"user": b"u", "password": b"p"},
-            template_from=[
-                model.TemplateFrom(
-                    target="Annotations", literal="last-sync-for-user/{{ user }}: {{ now }}"
-                )
-            ],
-        )
-
-
 # --- engine version and errors -----------------------------------------------------------------
 
 
@@ -773,20 +548,97 @@ def test_engine_v2_is_refused() -> None:
         render({"a": b"1"}, engine_version="v2", data={"x": "{{ .a }}"})
 
 
+GO_VALUES = {"username": b"sup3r-s3cret", "data": b"c2VjcmV0", "key": b"v", "a": b"1"}
+
+
+@pytest.mark.parametrize(
+    ("template", "jinja_says"),
+    [
+        # Go syntax that Jinja cannot parse
+        ("{{ .username }}", "unexpected '.' (line 1)"),
+        ("{{ .data | b64dec }}", "unexpected '.' (line 1)"),
+        ('{{ index . "key" }}', "expected name or number (line 1)"),
+        ('{{ index .secrets "key" }}', "expected token 'end of print statement'"),
+        ("{{- range $k, $v := . }}{{ $k }}{{- end }}", "unexpected char '$'"),
+        ('{{ printf "%s-%s" .a .a }}', "expected token 'end of print statement'"),
+        ('{{ .data | filterPEM "CERTIFICATE" }}', "unexpected '.'"),
+        ('{{ if hasPrefix "oci://" .username }}y{{ end }}', "expected token"),
+        ("{{/* a comment */}}", "unexpected '/'"),
+        ("{{ `raw` }}", "unexpected char '`'"),
+        ('{{ upper "x" }}', "expected token 'end of print statement'"),
+        # Go syntax that Jinja parses (`f .x` is `f.x`, `end` a name), and that fails running
+        ("{{ b64dec .data }}", "'function object' has no attribute 'data'"),
+        ("{{ username }}{{ end }}", "'end' is undefined (line 1)"),
+        ("{{ if .a }}x{{ else }}y{{ end }}", "'if' is undefined (line 1)"),
+    ],
+)
+def test_go_syntax_fails_with_a_hint(template: str, jinja_says: str) -> None:
+    # A Go template never renders here: it fails, and the message says how to translate it.
+    with pytest.raises(errors.TemplateError) as info:
+        data(GO_VALUES, out=template)
+    message = str(info.value)
+    assert message.startswith("template.data['out']: ")
+    assert jinja_says in message
+    assert message.endswith(template_sandbox.GO_HINT)
+    assert "Go-template syntax (engineVersion v2) is not supported yet" in message
+    assert '{{ values["my-key"] }}' in message and "docs/templates.md" in message
+    assert "sup3r-s3cret" not in message
+
+
 @pytest.mark.parametrize(
     "template",
-    ['{{ .mysecret | filterPEM "CERTIFICATE" }}', "{{ .password }}", "{{- range $k, $v := . }}"],
+    [
+        "{% if %}",
+        "{{ missing }}",
+        '{{ "a" if missing else "b" }}',
+        '{{ missing in "abc" }}',
+        "{{ values.nope.deeper }}",
+        '{{ username | replace("a") }}',
+        "{% for k, v in values | dictsort %}{{ k.nope }}{% endfor %}",
+    ],
 )
-def test_go_syntax_gets_a_hint(template: str) -> None:
-    with pytest.raises(errors.TemplateError, match="looks like an ESO Go template"):
-        data({"mysecret": b"x", "password": b"y"}, out=template)
-
-
-def test_plain_jinja_syntax_error_has_no_go_hint() -> None:
+def test_jinja_errors_have_no_go_hint(template: str) -> None:
     with pytest.raises(errors.TemplateError) as info:
-        data({}, out="{% if %}")
+        data(GO_VALUES, out=template)
     assert "Go template" not in str(info.value)
     assert str(info.value).startswith("template.data['out']: ")
+
+
+def test_go_hint_in_metadata_and_template_from() -> None:
+    with pytest.raises(errors.TemplateError, match=r"^template\.metadata\.labels\['l'\]: ") as info:
+        render(GO_VALUES, metadata=model.TemplateMetadata(labels={"l": "{{ .a }}"}))
+    assert str(info.value).endswith(template_sandbox.GO_HINT)
+    literal = r"^template\.templateFrom\[0\]\.literal: "
+    with pytest.raises(errors.TemplateError, match=literal) as info:
+        render(GO_VALUES, template_from=[model.TemplateFrom(literal="k: {{ .a }}")])
+    assert str(info.value).endswith(template_sandbox.GO_HINT)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("{{ .x }}", True),
+        ("{{- .x -}}", True),
+        ("{{ $x }}", True),
+        ("{{ end }}", True),
+        ("{{ toJson . }}", True),
+        ("{{ f (.x) }}", True),
+        ('{{ f "a" }}', True),
+        ("{{ x := 1 }}", True),
+        ("{{ x", False),
+        ("{{ x }}", False),
+        ("{{ loop.index }}", False),
+        ("{{ values['a-b'] }}", False),
+        ('{{ x | replace("a", "b") }}', False),
+        ('{{ "a" if x else "b" }}', False),
+        ('{{ x in "abc" }}', False),
+        ("{{ (x | f).y }}", False),
+        ("{% if x %}{{ x }}{% endif %}", False),
+        ("no template at all: .x $y", False),
+    ],
+)
+def test_looks_like_go(source: str, expected: bool) -> None:
+    assert template_sandbox.looks_like_go(source) is expected
 
 
 def test_missing_key_names_the_key_and_the_line() -> None:
@@ -799,3 +651,60 @@ def test_total_size_is_limited() -> None:
     big = b"x" * (600 << 10)
     with pytest.raises(errors.TemplateError, match="larger than 1 MiB"):
         render({"a": big, "b": big}, merge_policy="Merge", data={"c": "1"})
+
+
+# --- docs/templates.md stays true --------------------------------------------------------------
+
+DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "templates.md"
+_CELL = re.compile(r"(?<!\\)\|")
+_CODE = re.compile(r"`([^`]+)`")
+DOC_VALUES = {"user": b"admin", "password": b"s3cr3t", "uri": b"oci://r/app", "x": b""}
+
+
+def _doc_rows(section: str) -> list[tuple[list[str], str, str]]:
+    """(names, first example, result cell) of each table row in a `## section` of the docs."""
+    text = DOCS.read_text(encoding="utf-8")
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in body.splitlines():
+        cells = [cell.strip().replace("\\|", "|") for cell in _CELL.split(line)[1:-1]]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        examples = _CODE.findall(cells[1])
+        rows.append((_CODE.findall(cells[0]), examples[0] if examples else "", cells[2]))
+    return rows
+
+
+def test_docs_show_every_filter_and_function_with_an_example() -> None:
+    documented = {
+        name: example for names, example, _ in _doc_rows("Functions and filters") for name in names
+    }
+    environment = template_sandbox._ENVIRONMENT
+    for name in set(environment.filters) | set(environment.globals):
+        if name == "range":
+            continue  # documented in prose, with its example
+        assert name in documented, f"{name} is not in docs/templates.md"
+        assert "{{" in documented[name] or "{%" in documented[name], f"{name} has no example"
+
+
+def test_docs_examples_render_as_documented() -> None:
+    checked = 0
+    for names, example, result in _doc_rows("Functions and filters"):
+        expected = re.fullmatch(r"`([^`]+)`(?: \(.*\))?", result)
+        if expected is None or "…" in expected.group(1):
+            continue  # a described result ("the PEM blocks of that type…")
+        out = data(DOC_VALUES, out=example)["out"].decode()
+        assert out == expected.group(1), f"{names}: {example}"
+        checked += 1
+    assert checked >= 35  # the rest describe their result in words
+
+
+def test_docs_values_access_table() -> None:
+    rows = _doc_rows("How values reach the template")
+    assert len(rows) >= 5
+    for pairs, example, result in rows:
+        values = dict(pair.split(": ", 1) for pair in pairs)
+        expected = re.fullmatch(r"`([^`]+)`", result)
+        assert expected is not None
+        out = data({k: v.encode() for k, v in values.items()}, out=example)["out"].decode()
+        assert out == expected.group(1), example
