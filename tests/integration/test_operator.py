@@ -398,3 +398,43 @@ async def test_existing_unmanaged_secret_is_adopted(kube: kr8s.asyncio.Api, name
     secret = await synced_secret(kube, namespace, expect={"password": "new"})
     assert secret["metadata"]["labels"]["keep"] == "me"
     assert secret["metadata"]["ownerReferences"][0]["kind"] == "ExternalSecret"
+
+
+async def test_template_from_configmap(kube: kr8s.asyncio.Api, namespace: str) -> None:
+    await create(kube, fake_store(namespace, {"db": '{"user":"app","pw":"s3"}'}))
+    await create(
+        kube,
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "tpl", "namespace": namespace},
+            "data": {"config.ini": "[db]\nuser = {{ user }}\npassword = {{ pw }}\n"},
+        },
+    )
+    await create(
+        kube,
+        external_secret(
+            namespace,
+            data=[],
+            dataFrom=[{"extract": {"key": "db"}}],
+            target={
+                "template": {
+                    "templateFrom": [
+                        {"configMap": {"name": "tpl", "items": [{"key": "config.ini"}]}}
+                    ]
+                }
+            },
+        ),
+    )
+    await synced_secret(kube, namespace, expect={"config.ini": "[db]\nuser = app\npassword = s3\n"})
+    # a template that cannot render: Ready=False with the reason, Secret untouched
+    await merge_patch(
+        kube,
+        f"/api/v1/namespaces/{namespace}/configmaps/tpl",
+        {"data": {"config.ini": "{{ missing_key }}"}},
+    )
+    await merge_patch(kube, es_path(namespace), {"metadata": {"annotations": {"force-sync": "1"}}})
+    cond = await es_ready(kube, namespace, status="False")
+    assert "could not apply template" in cond[2] and "missing_key" in cond[2]
+    kept = await get(kube, secret_path(namespace))
+    assert kept is not None and decoded(kept) == {"config.ini": "[db]\nuser = app\npassword = s3\n"}
