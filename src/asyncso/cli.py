@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the operator")
     _add_run_flags(run)
     sub.add_parser("crds", help="print the CustomResourceDefinitions (YAML)")
+    rend = sub.add_parser("render", help="print the Secret an ExternalSecret would produce")
+    rend.add_argument("-f", "--file", required=True, help="ExternalSecret manifest (YAML)")
+    rend.add_argument("--store", help="SecretStore/ClusterSecretStore manifest (YAML)")
+    rend.add_argument("--kubeconfig", help="cluster for credentials Secrets and templateFrom")
+    rend.add_argument("--namespace", default="default", help="namespace if the manifest has none")
+    rend.add_argument("--show-values", action="store_true", help="print values unmasked")
     sub.add_parser("version", help="print the version")
     return parser
 
@@ -78,6 +84,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         from asyncso import crdgen
 
         sys.stdout.write(crdgen.render_yaml())
+        return 0
+    if args.command == "render":
+        from asyncso import errors, rendering_cli
+
+        try:
+            out = asyncio.run(
+                rendering_cli.render(
+                    args.file,
+                    args.store,
+                    kubeconfig=args.kubeconfig,
+                    show_values=args.show_values,
+                    namespace=args.namespace,
+                )
+            )
+        except errors.AsyncsoError as exc:
+            print(f"asyncso render: {exc}", file=sys.stderr)
+            return 1
+        sys.stdout.write(out)
         return 0
     if args.command == "run":
         from asyncso import runner

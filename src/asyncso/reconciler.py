@@ -163,7 +163,10 @@ class Reconciler:
 
     # --- the steps -----------------------------------------------------------------------------
 
-    async def _plan(self, es: model.ExternalSecret, *, trust_view: bool) -> plan.Plan:
+    async def desired(self, es: model.ExternalSecret) -> templating.Rendered | None:
+        """What the target Secret should hold, from the providers and the template; None when
+        every remote secret is gone and `deletionPolicy` (Delete/Merge) says to act on it.
+        Also used by `asyncso render`."""
         spec = es.spec
         if spec.target.deletion_policy == "Delete" and spec.target.creation_policy in (
             "Merge",
@@ -179,12 +182,12 @@ class Reconciler:
         timing.parse_duration(spec.refresh_interval)
         fetched = await self._fetch(es)
         values = render.values(spec, fetched)
-        desired: templating.Rendered | None
-        gone = not values and spec.target.deletion_policy in ("Delete", "Merge")
-        if gone:
-            desired = None
-        else:
-            desired = await self._template(es, values)
+        if not values and spec.target.deletion_policy in ("Delete", "Merge"):
+            return None
+        return await self._template(es, values)
+
+    async def _plan(self, es: model.ExternalSecret, *, trust_view: bool) -> plan.Plan:
+        desired = await self.desired(es)
         target = (es.metadata.namespace, model.target_name(es))
         observed: model.Secret | None = None
         # A managed Secret absent from the watched view is very likely absent: skip the GET and

@@ -1,0 +1,110 @@
+"""`asyncso render -f externalsecret.yaml [--store store.yaml]`: the Secret that would be written.
+
+Why: like ESO's `esoctl template`, users debug a template or a `property` path against the real
+provider without applying anything to a cluster. Values are masked unless `--show-values`, so the
+output can be pasted into an issue.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import msgspec
+import yaml
+
+from asyncso import app, errors, kube, model, plan, reconciler, settings, stores, view
+
+
+class _NoCluster:
+    """Stands in for the apiserver when none is configured: reads fail with a clear message."""
+
+    api: Any = None
+
+    async def _needs(self, what: str) -> Any:
+        raise errors.InvalidSpecError(f"{what} needs cluster access: pass --kubeconfig")
+
+    async def get_secret(self, namespace: str, name: str) -> Any:
+        return await self._needs(f"reading Secret {namespace}/{name}")
+
+    async def get_config_map(self, namespace: str, name: str) -> Any:
+        return await self._needs(f"reading ConfigMap {namespace}/{name}")
+
+    read_secret = get_secret
+
+    async def read_service_account_annotations(self, namespace: str, name: str) -> Any:
+        return await self._needs(f"reading ServiceAccount {namespace}/{name}")
+
+    async def create_token(self, namespace: str, name: str, **_: Any) -> Any:
+        return await self._needs(f"a token for ServiceAccount {namespace}/{name}")
+
+    async def close(self) -> None:
+        return None
+
+
+def _load(path: str) -> list[dict[str, Any]]:
+    text = pathlib.Path(path).read_text()
+    return [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
+
+
+def mask(data: dict[str, bytes], *, show: bool) -> dict[str, str]:
+    if show:
+        return {k: v.decode(errors="replace") for k, v in sorted(data.items())}
+    return {k: f"<{len(v)} bytes>" for k, v in sorted(data.items())}
+
+
+async def render(
+    es_file: str,
+    store_file: str | None,
+    *,
+    kubeconfig: str | None,
+    show_values: bool,
+    namespace: str = "default",
+) -> str:
+    docs = _load(es_file) + (_load(store_file) if store_file else [])
+    externalsecrets = [d for d in docs if d.get("kind") == "ExternalSecret"]
+    if len(externalsecrets) != 1:
+        raise errors.InvalidSpecError(f"{es_file}: expected exactly one ExternalSecret")
+    raw_es = externalsecrets[0]
+    raw_es.setdefault("metadata", {}).setdefault("namespace", namespace)
+    try:
+        es = msgspec.convert(raw_es, model.ExternalSecret)
+    except msgspec.ValidationError as exc:
+        raise errors.InvalidSpecError(f"invalid ExternalSecret: {exc}") from None
+    state = view.View()
+    for doc in docs:
+        if doc.get("kind") not in ("SecretStore", "ClusterSecretStore"):
+            continue
+        doc.setdefault("metadata", {}).setdefault("namespace", es.metadata.namespace)
+        store = msgspec.convert(doc, model.SecretStore)
+        key = stores.store_key(store.kind, store.metadata.namespace, store.metadata.name)
+        state.stores[key] = stores.StoreEntry(meta=store.metadata, kind=store.kind, store=store)
+    config = settings.Settings(kubeconfig=kubeconfig)
+    client: Any = await kube.Kube.connect(kubeconfig) if kubeconfig else _NoCluster()
+    registry = app.default_registry(client, config)
+    try:
+        if not state.stores and kubeconfig is None:
+            raise errors.InvalidSpecError("pass --store store.yaml (or --kubeconfig)")
+        worker = reconciler.Reconciler(
+            state=state, kube_client=client, registry=registry, config=config
+        )
+        desired = await worker.desired(es)
+    finally:
+        await registry.close()
+        await client.close()
+    if desired is None:
+        return "# every remote secret is gone: deletionPolicy would act on the target\n"
+    secret = plan.plan_sync(es, desired, None).secret
+    if secret is None:  # creationPolicy None/Merge: show the content anyway
+        secret = model.Secret(
+            metadata=model.ObjectMeta(name=model.target_name(es)),
+            data=desired.data,
+            type=desired.type,
+        )
+    body = msgspec.to_builtins(secret)
+    body["apiVersion"], body["kind"] = "v1", "Secret"
+    body.pop("data", None)
+    body["metadata"].pop("ownerReferences", None)  # no uid outside a cluster
+    field = "stringData" if show_values else "data (masked; --show-values to see them)"
+    body[field] = mask(secret.data, show=show_values)
+    return yaml.safe_dump(body, sort_keys=False)
