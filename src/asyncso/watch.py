@@ -3,10 +3,11 @@
 Why our own layer over kr8s's request API: kr8s's `watch()` does not re-list on 410 Gone, and
 an operator that misses a DELETED while disconnected keeps stale state forever. This is the kopf
 watch stack: list (paginated) → watch from the list's resourceVersion with bookmarks and a
-server timeout → on a plain end, re-watch from the last resourceVersion; on 410, re-list and
-report objects that vanished meanwhile; on errors, back off and re-list. Only key →
-resourceVersion is kept here (memory at 10k+ objects); bodies go to the handler as `msgspec.Raw`
-and are never logged (Secrets pass through here).
+server-side timeout → on a normal end, re-watch from the last resourceVersion; on 410, re-list
+and report the objects that vanished meanwhile; on any other failure, back off and re-list.
+
+Only key → resourceVersion is kept here (memory at 10k+ objects); bodies go to the handler as
+`msgspec.Raw` and are never logged, because Secrets pass through here.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import asyncio
 import dataclasses
 import logging
 import random
-from collections.abc import Callable
-from typing import Any, Literal
+import sys
+from collections.abc import Callable, Iterable
+from typing import Literal, cast
 
 import httpx
 import kr8s
@@ -27,31 +29,100 @@ log = logging.getLogger("asyncso.watch")
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 Key = tuple[str, str]
+"""(namespace, name); namespace is "" for cluster-scoped objects."""
 Handler = Callable[[EventType, Key, msgspec.Raw], None]
+"""Called synchronously for every change; the Raw is the object's JSON (for DELETED its last
+known state, or only its metadata when the deletion was inferred from a re-list). The Raw may be
+a view into a whole list page: decode it, or `.copy()` it before keeping it."""
 
 BACKOFF_MIN = 0.5
 BACKOFF_MAX = 30.0
+LIST_TIMEOUT = 60.0
+"""Per page; a page of 500 Secrets is a few MB at most."""
+READ_GRACE = 30.0
+"""How much longer than timeoutSeconds we wait for a silent watch before calling it dead."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Resource:
+    """Which collection to watch: enough to build its URL, nothing else."""
+
     group: str
     version: str
     plural: str
     namespaced: bool
 
     def path(self, namespace: str = "") -> str:
-        base = f"/api/{self.version}" if not self.group else f"/apis/{self.group}/{self.version}"
+        """The collection URL; cluster-wide (all namespaces) unless `namespace` is given."""
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if self.namespaced and namespace:
             return f"{base}/namespaces/{namespace}/{self.plural}"
         return f"{base}/{self.plural}"
+
+
+def backoff_delay(failures: int, *, rand: float) -> float:
+    """Seconds to wait after the n-th consecutive failure: doubling from BACKOFF_MIN up to
+    BACKOFF_MAX, scaled into [50 %, 100 %] by `rand` ∈ [0, 1) so that many informers that
+    failed together (apiserver restart) do not come back in lockstep."""
+    base = min(BACKOFF_MAX, BACKOFF_MIN * 2.0 ** max(0, min(failures - 1, 16)))
+    return base * (0.5 + rand / 2.0)
+
+
+def is_newer(candidate: str, known: str) -> bool:
+    """Whether `candidate` supersedes `known`. resourceVersions are opaque by contract, but
+    etcd-backed ones are decimal revisions; compare those as numbers and anything else only for
+    equality (different means newer), which is always safe."""
+    if candidate == known:
+        return False
+    if candidate.isascii() and candidate.isdigit() and known.isascii() and known.isdigit():
+        return int(candidate) > int(known)
+    return True
+
+
+class KnownVersions:
+    """key → resourceVersion of everything delivered so far, and the rules that turn a raw
+    event into the event the handler should see (or none). Pure: no I/O."""
+
+    def __init__(self) -> None:
+        self._versions: dict[Key, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._versions)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._versions
+
+    def observe(self, event: EventType, key: Key, rv: str) -> EventType | None:
+        """Record the event; return what to deliver, or None for a duplicate or stale one."""
+        known = self._versions.get(key)
+        if event == "DELETED":
+            if known is None:
+                return None  # never delivered (or already reported gone by a re-list)
+            del self._versions[key]
+            return "DELETED"
+        if known is not None and not is_newer(rv, known):
+            return None
+        # Namespaces repeat across thousands of keys; share one string per namespace.
+        self._versions[(sys.intern(key[0]), key[1])] = rv
+        return "ADDED" if known is None else "MODIFIED"
+
+    def forget_missing(self, present: Iterable[Key]) -> list[tuple[Key, str]]:
+        """Drop and return (key, last resourceVersion) of every known key not in `present`."""
+        keep = set(present)
+        gone = [(key, rv) for key, rv in self._versions.items() if key not in keep]
+        for key, _ in gone:
+            del self._versions[key]
+        return gone
 
 
 class _Meta(msgspec.Struct):
     name: str = ""
     namespace: str = ""
     resourceVersion: str = ""
-    # `continue` is a keyword; read it with rename below.
+
+
+class _Object(msgspec.Struct):
+    metadata: _Meta = msgspec.field(default_factory=_Meta)
 
 
 class _ListMeta(msgspec.Struct, rename={"continue_": "continue"}):
@@ -59,13 +130,14 @@ class _ListMeta(msgspec.Struct, rename={"continue_": "continue"}):
     continue_: str = ""
 
 
-class _Object(msgspec.Struct):
-    metadata: _Meta = msgspec.field(default_factory=_Meta)
-
-
 class _List(msgspec.Struct):
     metadata: _ListMeta = msgspec.field(default_factory=_ListMeta)
     items: list[msgspec.Raw] | None = None
+
+
+class _Line(msgspec.Struct):
+    type: str
+    object: msgspec.Raw
 
 
 class _Status(msgspec.Struct):
@@ -74,22 +146,35 @@ class _Status(msgspec.Struct):
     message: str = ""
 
 
-class _Line(msgspec.Struct):
-    type: str
-    object: msgspec.Raw
+_decode_object = msgspec.json.Decoder(_Object).decode
+_decode_list = msgspec.json.Decoder(_List).decode
+_decode_line = msgspec.json.Decoder(_Line).decode
+_decode_status = msgspec.json.Decoder(_Status).decode
+_DELIVERABLE = frozenset({"ADDED", "MODIFIED", "DELETED"})
 
 
-class GoneError(Exception):
-    """The resourceVersion we watch from is too old: re-list."""
+class WatchGoneError(Exception):
+    """The resourceVersion we watch from (or the list's continue token) has expired: re-list."""
 
 
-_line = msgspec.json.Decoder(_Line)
-_obj = msgspec.json.Decoder(_Object)
-_list = msgspec.json.Decoder(_List)
-_status = msgspec.json.Decoder(_Status)
+class WatchError(Exception):
+    """The apiserver answered a watch with an ERROR event other than 410 (message is its
+    Status message, which names the object kind but never carries a body)."""
+
+
+def _is_gone(status: _Status) -> bool:
+    return status.code == 410 or status.reason in ("Expired", "Gone")
+
+
+def _status_code(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    return response.status_code if isinstance(response, httpx.Response) else None
 
 
 class Informer:
+    """Keeps `handler` told about every object of one resource (optionally one namespace and
+    selector) for as long as `run()` runs."""
+
     def __init__(
         self,
         api: kr8s.asyncio.Api,
@@ -111,10 +196,23 @@ class Informer:
         self.watch_timeout = watch_timeout
         self.page_size = page_size
         self.synced = asyncio.Event()
-        self._known: dict[Key, str] = {}
-        self._rv = ""
+        """Set once the first full list has been delivered to the handler."""
+        self.known = KnownVersions()
+        self.resource_version = ""
+        """Where the next watch starts: the list's, then the latest event's or bookmark's."""
+        self.lists = 0
+        """How many full lists completed (observability and tests: re-lists are expensive)."""
+        self._progressed = False
+        collection = resource.path(namespace)
+        # kr8s joins base and url with "/"; an empty url would leave a trailing slash.
+        self._base, _, self._collection = collection.rpartition("/")
 
-    def _params(self) -> dict[str, str]:
+    @property
+    def _what(self) -> str:
+        where = f" in {self.namespace}" if self.namespace else ""
+        return f"{self.resource.plural}{where}"
+
+    def _selectors(self) -> dict[str, str]:
         params: dict[str, str] = {}
         if self.label_selector:
             params["labelSelector"] = self.label_selector
@@ -123,118 +221,144 @@ class Informer:
         return params
 
     async def run(self) -> None:
+        """List, then watch, forever; only cancellation ends it."""
         failures = 0
         while True:
+            self._progressed = False
             try:
                 await self._list()
-                failures = 0
                 while True:
                     await self._watch()
-            except GoneError:
-                log.info("watch expired; re-listing", extra={"resource": self.resource.plural})
-                continue
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except WatchGoneError:
+                if self._progressed:
+                    log.info("watch of %s expired; re-listing", self._what)
+                    failures = 0
+                    continue
+                # Gone again straight after a list: do not hammer the apiserver.
                 failures += 1
-                delay = min(BACKOFF_MAX, BACKOFF_MIN * 2 ** (failures - 1))
-                delay *= 0.5 + random.random() / 2
+                delay = backoff_delay(failures, rand=random.random())
+                log.warning("watch of %s expired again; re-listing in %.1fs", self._what, delay)
+            except Exception as exc:
+                # Streaming since the last list means the outage is new: start the backoff over.
+                failures = 1 if self._progressed else failures + 1
+                delay = backoff_delay(failures, rand=random.random())
+                code = _status_code(exc)
                 log.warning(
-                    "watch failed; retrying",
-                    extra={
-                        "resource": self.resource.plural,
-                        "error": type(exc).__name__,
-                        "detail": str(exc)[:200],
-                        "retry_in": round(delay, 2),
-                    },
+                    "watch of %s failed (%s%s: %s); re-listing in %.1fs",
+                    self._what,
+                    type(exc).__name__,
+                    f" HTTP {code}" if code else "",
+                    str(exc)[:300],
+                    delay,
+                    extra={"resource": self.resource.plural, "namespace": self.namespace},
                 )
-                await asyncio.sleep(delay)
+            await asyncio.sleep(delay)
 
-    def _deliver(self, event: EventType, raw: msgspec.Raw) -> None:
-        meta = _obj.decode(raw).metadata
-        key = (meta.namespace, meta.name)
-        if event == "DELETED":
-            self._known.pop(key, None)
-        else:
-            previous = self._known.get(key)
-            if previous == meta.resourceVersion:
-                return
-            event = "MODIFIED" if previous is not None else "ADDED"
-            self._known[key] = meta.resourceVersion
+    def _deliver(self, event: EventType, key: Key, raw: msgspec.Raw) -> None:
         try:
             self.handler(event, key, raw)
-        except Exception:
-            log.exception(
-                "watch handler failed",
-                extra={"resource": self.resource.plural, "namespace": key[0], "name": key[1]},
+        except Exception as exc:
+            # A buggy handler must not stop the stream; the traceback only at debug level,
+            # because an exception message might quote the data it choked on.
+            log.error(
+                "handler for %s failed on %s %s/%s: %s",
+                self._what,
+                event,
+                key[0],
+                key[1],
+                type(exc).__name__,
+                exc_info=log.isEnabledFor(logging.DEBUG),
             )
 
+    def _apply(self, event: EventType, raw: msgspec.Raw) -> tuple[Key, str]:
+        """Deliver one object if it is news; return its key and resourceVersion."""
+        meta = _decode_object(raw).metadata
+        key = (meta.namespace, meta.name)
+        deliver = self.known.observe(event, key, meta.resourceVersion)
+        if deliver is not None:
+            self._deliver(deliver, key, raw)
+        return key, meta.resourceVersion
+
     async def _list(self) -> None:
-        seen: set[Key] = set()
-        params = {**self._params(), "limit": str(self.page_size)}
-        path = self.resource.path(self.namespace)
-        rv = ""
+        """One full paginated list; afterwards, report every known key it no longer holds."""
+        present: list[Key] = []
+        params = {**self._selectors(), "limit": str(self.page_size)}
+        timeout = httpx.Timeout(LIST_TIMEOUT)
         while True:
-            async with self.api.call_api(
-                "GET", version="", base=path, url="", params=params, raise_for_status=False
-            ) as response:
-                if response.status_code == 410:
-                    params.pop("continue", None)  # expired continue token: start over
-                    seen.clear()
-                    continue
-                if response.status_code != 200:
-                    raise RuntimeError(f"list {path}: HTTP {response.status_code}")
-                page = _list.decode(response.content)
-            for raw in page.items or []:
-                meta = _obj.decode(raw).metadata
-                seen.add((meta.namespace, meta.name))
-                self._deliver("ADDED", raw)
-            rv = page.metadata.resourceVersion
+            try:
+                async with self.api.call_api(
+                    "GET",
+                    version="",
+                    base=self._base,
+                    url=self._collection,
+                    params=params,
+                    timeout=timeout,
+                ) as response:
+                    page = _decode_list(response.content)
+            except kr8s.ServerError as exc:
+                if _status_code(exc) != 410 or "continue" not in params:
+                    raise
+                # The continue token outlived etcd's compaction: start the list over.
+                log.info("list of %s expired between pages; restarting it", self._what)
+                del params["continue"]
+                present.clear()
+                continue
+            present.extend(self._apply("ADDED", raw)[0] for raw in page.items or ())
             if not page.metadata.continue_:
                 break
             params["continue"] = page.metadata.continue_
-        for key in [k for k in self._known if k not in seen]:
-            self._known.pop(key, None)
-            tombstone = msgspec.json.encode({"metadata": {"name": key[1], "namespace": key[0]}})
-            try:
-                self.handler("DELETED", key, msgspec.Raw(tombstone))
-            except Exception:
-                log.exception("watch handler failed", extra={"resource": self.resource.plural})
-        self._rv = rv
+        for key, rv in self.known.forget_missing(present):
+            tombstone = {"metadata": {"namespace": key[0], "name": key[1], "resourceVersion": rv}}
+            self._deliver("DELETED", key, msgspec.Raw(msgspec.json.encode(tombstone)))
+        self.resource_version = page.metadata.resourceVersion
+        self.lists += 1
         self.synced.set()
 
     async def _watch(self) -> None:
+        """One watch request; returns on the server's normal end of the stream."""
+        seconds = max(1, round(self.watch_timeout))
         params = {
-            **self._params(),
+            **self._selectors(),
             "watch": "true",
             "allowWatchBookmarks": "true",
-            "resourceVersion": self._rv,
-            "timeoutSeconds": str(int(self.watch_timeout)),
+            "resourceVersion": self.resource_version,
+            "timeoutSeconds": str(seconds),
         }
-        path = self.resource.path(self.namespace)
-        timeout = httpx.Timeout(10.0, read=self.watch_timeout + 30.0)
-        kwargs: dict[str, Any] = {"params": params, "timeout": timeout}
-        async with self.api.call_api(
-            "GET", version="", base=path, url="", stream=True, raise_for_status=False, **kwargs
-        ) as response:
-            if response.status_code == 410:
-                raise GoneError
-            if response.status_code != 200:
-                await response.aread()
-                raise RuntimeError(f"watch {path}: HTTP {response.status_code}")
-            async for line in response.aiter_lines():
-                if not line.strip():
-                    continue
-                event = _line.decode(line)
-                if event.type == "ERROR":
-                    status = _status.decode(event.object)
-                    if status.code == 410 or status.reason in ("Expired", "Gone"):
-                        raise GoneError
-                    raise RuntimeError(f"watch {path}: {status.code} {status.reason}")
-                rv = _obj.decode(event.object).metadata.resourceVersion
-                if event.type == "BOOKMARK":
-                    self._rv = rv or self._rv
-                    continue
-                if event.type in ("ADDED", "MODIFIED", "DELETED"):
-                    self._deliver(event.type, event.object)  # type: ignore[arg-type]
-                    self._rv = rv or self._rv
+        timeout = httpx.Timeout(LIST_TIMEOUT, read=seconds + READ_GRACE)
+        try:
+            async with self.api.call_api(
+                "GET",
+                version="",
+                base=self._base,
+                url=self._collection,
+                stream=True,
+                params=params,
+                timeout=timeout,
+            ) as response:
+                async for line in response.aiter_lines():
+                    if line:
+                        self._on_line(line)
+        except kr8s.ServerError as exc:
+            if _status_code(exc) == 410:
+                raise WatchGoneError(str(exc)) from exc
+            raise
+        self._progressed = True
+
+    def _on_line(self, line: str) -> None:
+        event = _decode_line(line)
+        if event.type == "ERROR":
+            status = _decode_status(event.object)
+            if _is_gone(status):
+                raise WatchGoneError(status.message)
+            raise WatchError(f"{status.code} {status.reason}: {status.message}")
+        if event.type == "BOOKMARK":
+            rv = _decode_object(event.object).metadata.resourceVersion
+        elif event.type in _DELIVERABLE:
+            _, rv = self._apply(cast(EventType, event.type), event.object)
+        else:
+            return  # an event type from the future: ignore rather than fail the stream
+        if rv:
+            self.resource_version = rv
+        self._progressed = True

@@ -34,6 +34,8 @@ async def test_run_syncs_and_stops_on_sigterm(
         str(bench.kubeconfig),
         "--namespace",
         namespace,
+        "--controller-class",
+        "proc-class",
         "--metrics-addr",
         "0",
         "--live-addr",
@@ -46,9 +48,12 @@ async def test_run_syncs_and_stops_on_sigterm(
     )
     try:
         await synced_secret(kube, namespace, "proc", expect={"password": "from-process"})
-    finally:
+    except AssertionError:
         proc.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
+        pytest.fail(f"not synced; operator output:\n{output.decode()[-3000:]}")
+    proc.send_signal(signal.SIGTERM)
+    output, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
     assert proc.returncode == 0, output.decode()[-2000:]
     assert b"from-process" not in output  # values never reach the logs
     es = await get(
