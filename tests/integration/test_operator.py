@@ -438,3 +438,28 @@ async def test_template_from_configmap(kube: kr8s.asyncio.Api, namespace: str) -
     assert "could not apply template" in cond[2] and "missing_key" in cond[2]
     kept = await get(kube, secret_path(namespace))
     assert kept is not None and decoded(kept) == {"config.ini": "[db]\nuser = app\npassword = s3\n"}
+
+
+async def test_unsupported_provider_is_kept_and_reported(
+    kube: kr8s.asyncio.Api, namespace: str
+) -> None:
+    vault = {"server": "https://vault.example:8200", "path": "secret", "version": "v2"}
+    await create(
+        kube,
+        {
+            "apiVersion": model.API_VERSION,
+            "kind": "SecretStore",
+            "metadata": {"name": "vault", "namespace": namespace},
+            "spec": {"provider": {"vault": vault}},
+        },
+    )
+    store_path = f"{GROUP_PATH}/namespaces/{namespace}/secretstores/vault"
+
+    async def reported() -> tuple[str, str, str] | None:
+        return ready(await get(kube, store_path))
+
+    status, reason, message = await eventually(reported)
+    assert (status, reason) == ("False", "InvalidProviderConfig")
+    assert "no supported provider" in message
+    stored = await get(kube, store_path)
+    assert stored is not None and stored["spec"]["provider"]["vault"] == vault  # not pruned
