@@ -1,7 +1,8 @@
-"""`asyncso run`: the process around an `Operator` — logging, signals, clean shutdown.
+"""`asyncso run`: the process around an `Operator` — logging, health and metrics servers,
+leader election, signals, clean shutdown.
 
 Why apart from `app`: tests build `app.Operator` in-process; only the real process needs signal
-handlers, the health/metrics servers and leader election.
+handlers, HTTP servers and a Lease.
 """
 
 from __future__ import annotations
@@ -11,16 +12,23 @@ import contextlib
 import logging
 import signal
 
-from asyncso import app, kube, settings
+from asyncso import app, kube, observability, settings
 
 log = logging.getLogger("asyncso")
 
 
 async def run(config: settings.Settings) -> int:
-    logging.basicConfig(level=config.log_level.upper().replace("WARN", "WARNING"))
+    observability.configure_logging(
+        level=config.log_level, fmt="text" if config.log_format == "text" else "json"
+    )
     kube_client = await kube.Kube.connect(config.kubeconfig)
     registry = app.default_registry(kube_client, config)
     operator = app.Operator(config, kube_client, registry)
+    servers = await observability.start_http(
+        metrics_addr=config.metrics_addr,
+        live_addr=config.live_addr,
+        is_ready=operator.ready.is_set,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -35,6 +43,7 @@ async def run(config: settings.Settings) -> int:
         with contextlib.suppress(asyncio.CancelledError):
             await main
         stopper.cancel()
+        await servers.aclose()
         await registry.close()
         await kube_client.close()
     return 0

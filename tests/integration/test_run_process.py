@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 
+import httpx
 import kr8s.asyncio
 import pytest
 from kube_support import create, get
@@ -25,6 +26,7 @@ async def test_run_syncs_and_stops_on_sigterm(
         kube, fake_store(namespace, {"db": '{"pw":"from-process"}'}, controller="proc-class")
     )
     await create(kube, external_secret(namespace, "proc", target={"name": "proc"}))
+    metrics_port, live_port = devbench.free_port(), devbench.free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -37,9 +39,9 @@ async def test_run_syncs_and_stops_on_sigterm(
         "--controller-class",
         "proc-class",
         "--metrics-addr",
-        "0",
+        f"127.0.0.1:{metrics_port}",
         "--live-addr",
-        "0",
+        f"127.0.0.1:{live_port}",
         "--log-format",
         "json",
         stdout=asyncio.subprocess.PIPE,
@@ -48,6 +50,15 @@ async def test_run_syncs_and_stops_on_sigterm(
     )
     try:
         await synced_secret(kube, namespace, "proc", expect={"password": "from-process"})
+        async with httpx.AsyncClient() as http:
+            ready = await http.get(f"http://127.0.0.1:{live_port}/readyz")
+            alive = await http.get(f"http://127.0.0.1:{live_port}/healthz")
+            metrics = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+        assert (ready.status_code, alive.status_code) == (200, 200)
+        assert f'externalsecret_sync_calls_total{{name="proc",namespace="{namespace}"}} 1.0' in (
+            metrics
+        )
+        assert "from-process" not in metrics
     except AssertionError:
         proc.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(proc.communicate(), timeout=30)
