@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import logging
 import time
+from collections.abc import Callable
 
 import msgspec
 
@@ -74,13 +75,19 @@ class Operator:
         config: settings.Settings,
         kube_client: kube.Kube,
         registry: providers.ProviderRegistry,
+        *,
+        may_write: Callable[[], bool] | None = None,
     ) -> None:
         self.settings = config
         self.kube = kube_client
         self.registry = registry
         self.view = view.View()
         self.reconciler = reconciler.Reconciler(
-            state=self.view, kube_client=kube_client, registry=registry, config=config
+            state=self.view,
+            kube_client=kube_client,
+            registry=registry,
+            config=config,
+            may_write=may_write,
         )
         self.scheduler = scheduler.Scheduler(
             self.reconciler.sync, is_due=self._is_due, concurrency=config.concurrent

@@ -38,6 +38,10 @@ from asyncso import (
 log = logging.getLogger("asyncso.reconciler")
 
 
+class NotLeaderError(errors.TransientError):
+    """Leadership is gone: nothing may be written (the process is about to exit)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class SyncResult:
     """What the scheduler needs: did it work, and when to come back (None: only on a wake)."""
@@ -57,7 +61,9 @@ class Reconciler:
         config: settings.Settings,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        may_write: Callable[[], bool] | None = None,
     ) -> None:
+        self.may_write = may_write
         self.view = state
         self.kube = kube_client
         self.registry = registry
@@ -68,6 +74,8 @@ class Reconciler:
     # --- entry point ---------------------------------------------------------------------------
 
     async def sync(self, key: view.Key) -> SyncResult:
+        if self.may_write is not None and not self.may_write():
+            return SyncResult(ok=False, next_at=None, retry=True)
         item = self.view.externalsecrets.get(key)
         if item is None:
             return SyncResult(ok=True, next_at=None)
@@ -293,10 +301,16 @@ class Reconciler:
         sources = templating.TemplateSources(config_maps=config_maps, secrets=secrets)
         return await asyncio.to_thread(templating.apply_template, template, values, sources=sources)
 
+    def _check_leader(self) -> None:
+        """The last gate before any write: a replica that is not leader writes nothing."""
+        if self.may_write is not None and not self.may_write():
+            raise NotLeaderError("not the leader; write skipped")
+
     async def _execute(self, es: model.ExternalSecret, the_plan: plan.Plan) -> None:
         secret = the_plan.secret
         if the_plan.action == "none" or secret is None:
             return
+        self._check_leader()
         if the_plan.action == "create":
             await self.kube.create_secret(secret)
         elif the_plan.action == "update":
@@ -336,6 +350,7 @@ class Reconciler:
             )
         if binding:
             status = msgspec.structs.replace(status, binding=model.Binding(name=binding))
+        self._check_leader()
         await self.kube.patch_status(
             "ExternalSecret", es.metadata.namespace, es.metadata.name, msgspec.to_builtins(status)
         )
