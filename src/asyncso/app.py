@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from asyncso import (
     view,
     watch,
 )
-from asyncso.providers import fake
+from asyncso.providers import aws_factory, fake
 
 log = logging.getLogger("asyncso.app")
 
@@ -57,12 +56,7 @@ def default_registry(
 ) -> providers.ProviderRegistry:
     """Every provider this build ships: AWS (Secrets Manager, Parameter Store) and fake."""
     factories: list[ports.ProviderFactory] = []
-    try:
-        aws = importlib.import_module("asyncso.providers.aws")
-    except ImportError:  # pragma: no cover - only while the AWS provider is being built
-        log.warning("AWS provider unavailable")
-    else:
-        factories.append(aws.AwsProviderFactory(kube_client, config))
+    factories.append(aws_factory.AwsProviderFactory(kube_client, config))
     factories.append(fake.FakeProviderFactory())
     return providers.ProviderRegistry(factories)
 

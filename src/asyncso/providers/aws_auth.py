@@ -1,0 +1,269 @@
+"""AWS credentials for a store, as ESO resolves them, cached and refreshed per identity.
+
+Why: ESO rebuilds its AWS session on every reconcile (an STS call each time for assumed roles).
+Here one aiobotocore session per credential identity lives as long as the operator: its
+credentials are `AioDeferredRefreshableCredentials`, fetched on first use and refreshed by
+botocore shortly before expiry, with concurrent refreshes collapsed behind botocore's lock.
+Static keys from a Kubernetes Secret are re-read every few minutes the same way, so a rotated
+key is picked up without a restart.
+
+The chain (ESO's): base credentials — `auth.secretRef` keys, or `auth.jwt` (a TokenRequest token
+for the service account, exchanged with `AssumeRoleWithWebIdentity` for the role in its
+`eks.amazonaws.com/role-arn` annotation), or the pod's default chain — then `role` (with
+`externalID`, `sessionTags`, `transitiveTagKeys`), then each of `additionalRoles`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import uuid
+from typing import Any
+
+from aiobotocore.config import AioConfig
+from aiobotocore.credentials import AioDeferredRefreshableCredentials
+from aiobotocore.session import AioSession
+from botocore import UNSIGNED
+
+from asyncso import errors, metrics, model, ports
+from asyncso.providers import aws_errors
+
+ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+AUDIENCE_ANNOTATION = "eks.amazonaws.com/audience"
+DEFAULT_AUDIENCE = "sts.amazonaws.com"
+STATIC_REFRESH = datetime.timedelta(minutes=20)  # botocore refreshes 15 min before "expiry"
+SESSION_NAME = "asyncso"
+
+SERVICE_ENDPOINT_VARS = {
+    "secretsmanager": "AWS_SECRETSMANAGER_ENDPOINT",
+    "ssm": "AWS_SSM_ENDPOINT",
+    "sts": "AWS_STS_ENDPOINT",
+}
+
+
+def endpoint_for(service: str) -> str | None:
+    """ESO's per-service variables first, then `AWS_ENDPOINT_URL` (LocalStack, VPC endpoints)."""
+    return (
+        os.environ.get(SERVICE_ENDPOINT_VARS.get(service, ""))
+        or os.environ.get("AWS_ENDPOINT_URL")
+        or None
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """Everything that decides which AWS principal a read runs as. Values and clients are
+    shared only within one identity, never across: a tenant must not read through another's
+    credentials."""
+
+    store: tuple[str, str, str]
+    region: str
+    source: tuple[str, ...]
+    roles: tuple[str, ...]
+    external_id: str
+    session_tags: tuple[tuple[str, str], ...]
+    transitive_tag_keys: tuple[str, ...]
+
+
+def _secret_ref_namespace(
+    store: model.SecretStore, ref: model.SecretKeySelector, *, es_namespace: str, field: str
+) -> str:
+    if store.kind == "ClusterSecretStore":
+        return ref.namespace or es_namespace
+    if ref.namespace and ref.namespace != store.metadata.namespace:
+        raise errors.InvalidSpecError(
+            f"{field}.namespace: a SecretStore may only read Secrets in its own namespace "
+            f"({store.metadata.namespace!r}), not {ref.namespace!r}"
+        )
+    return store.metadata.namespace
+
+
+def identity_of(store: model.SecretStore, *, es_namespace: str) -> Identity:
+    aws = _aws(store)
+    region = aws.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise errors.InvalidSpecError("spec.provider.aws.region: required")
+    source: tuple[str, ...] = ("default",)
+    auth = aws.auth
+    if auth is not None and auth.secret_ref is not None:
+        refs = []
+        for name in ("access_key_id", "secret_access_key", "session_token"):
+            ref = getattr(auth.secret_ref, f"{name}_secret_ref")
+            field = f"spec.provider.aws.auth.secretRef.{_camel(name)}SecretRef"
+            if ref is None:
+                if name != "session_token":
+                    raise errors.InvalidSpecError(f"{field}: required")
+                continue
+            if not ref.name or not ref.key:
+                raise errors.InvalidSpecError(f"{field}: name and key are required")
+            ns = _secret_ref_namespace(store, ref, es_namespace=es_namespace, field=field)
+            refs.append(f"{name}={ns}/{ref.name}/{ref.key}")
+        source = ("secretRef", *refs)
+    elif auth is not None and auth.jwt is not None:
+        sa = auth.jwt.service_account_ref
+        if sa is None or not sa.name:
+            raise errors.InvalidSpecError(
+                "spec.provider.aws.auth.jwt.serviceAccountRef.name: required"
+            )
+        if store.kind == "ClusterSecretStore":
+            ns = sa.namespace or es_namespace
+        else:
+            if sa.namespace and sa.namespace != store.metadata.namespace:
+                raise errors.InvalidSpecError(
+                    "spec.provider.aws.auth.jwt.serviceAccountRef.namespace: a SecretStore may "
+                    "only use service accounts in its own namespace"
+                )
+            ns = store.metadata.namespace
+        source = ("jwt", ns, sa.name, *sorted(sa.audiences))
+    return Identity(
+        store=(store.kind, store.metadata.namespace, store.metadata.name),
+        region=region,
+        source=source,
+        roles=tuple(r for r in [aws.role, *aws.additional_roles] if r),
+        external_id=aws.external_id,
+        session_tags=tuple((t.key, t.value) for t in aws.session_tags),
+        transitive_tag_keys=tuple(aws.transitive_tag_keys),
+    )
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(p.title() for p in rest).replace("Id", "ID")
+
+
+def _aws(store: model.SecretStore) -> model.AwsProvider:
+    aws = store.spec.provider.aws
+    if aws is None:
+        raise errors.InvalidSpecError("spec.provider.aws: missing")
+    return aws
+
+
+def client_config() -> AioConfig:
+    """Adaptive retries: botocore backs off client-side when AWS throttles."""
+    return AioConfig(retries={"mode": "adaptive", "max_attempts": 5}, max_pool_connections=50)
+
+
+class CredentialChain:
+    """Builds and refreshes the credentials of one identity."""
+
+    def __init__(self, identity: Identity, *, kube: ports.KubeReader) -> None:
+        self.identity = identity
+        self.kube = kube
+        self.session = AioSession()
+        if identity.source != ("default",) or identity.roles:
+            self.session._credentials = AioDeferredRefreshableCredentials(
+                refresh_using=self._refresh, method="asyncso-store"
+            )
+
+    async def _base(self) -> dict[str, Any]:
+        source = self.identity.source
+        if source[0] == "secretRef":
+            values = {}
+            for item in source[1:]:
+                name, ref = item.split("=", 1)
+                ns, secret_name, key = ref.split("/", 2)
+                secret = await self.kube.read_secret(ns, secret_name)
+                if secret is None or key not in secret.data:
+                    raise errors.InvalidSpecError(
+                        f"spec.provider.aws.auth.secretRef: Secret {ns}/{secret_name} "
+                        f"has no key {key!r}"
+                    )
+                values[name] = secret.data[key].decode().strip()
+            expiry = datetime.datetime.now(datetime.UTC) + STATIC_REFRESH
+            return {
+                "access_key": values["access_key_id"],
+                "secret_key": values["secret_access_key"],
+                "token": values.get("session_token"),
+                "expiry_time": expiry.isoformat(),
+            }
+        if source[0] == "jwt":
+            return await self._web_identity(source[1], source[2], list(source[3:]))
+        frozen = await AioSession().get_credentials()
+        if frozen is None:
+            raise errors.AccessDeniedError("no AWS credentials found in the default chain")
+        creds = await frozen.get_frozen_credentials()
+        expiry = datetime.datetime.now(datetime.UTC) + STATIC_REFRESH
+        return {
+            "access_key": creds.access_key,
+            "secret_key": creds.secret_key,
+            "token": creds.token,
+            "expiry_time": expiry.isoformat(),
+        }
+
+    async def _web_identity(self, ns: str, name: str, audiences: list[str]) -> dict[str, Any]:
+        annotations = await self.kube.read_service_account_annotations(ns, name)
+        role = annotations.get(ROLE_ANNOTATION)
+        if not role:
+            raise errors.InvalidSpecError(
+                f"ServiceAccount {ns}/{name} has no {ROLE_ANNOTATION} annotation"
+            )
+        audience = annotations.get(AUDIENCE_ANNOTATION, DEFAULT_AUDIENCE)
+        token = await self.kube.create_token(ns, name, audiences=audiences or [audience])
+        async with self._sts(None, signed=False) as sts:
+            answer = await _sts_call(
+                sts,
+                "AssumeRoleWithWebIdentity",
+                RoleArn=role,
+                RoleSessionName=SESSION_NAME,
+                WebIdentityToken=token,
+            )
+        return _from_sts(answer)
+
+    def _sts(self, creds: dict[str, Any] | None, *, signed: bool = True) -> Any:
+        config = client_config()
+        if not signed:
+            config = config.merge(AioConfig(signature_version=UNSIGNED))
+        kwargs: dict[str, Any] = {}
+        if creds is not None:
+            kwargs = {
+                "aws_access_key_id": creds["access_key"],
+                "aws_secret_access_key": creds["secret_key"],
+                "aws_session_token": creds.get("token"),
+            }
+        return AioSession().create_client(
+            "sts",
+            region_name=self.identity.region,
+            endpoint_url=endpoint_for("sts"),
+            config=config,
+            **kwargs,
+        )
+
+    async def _refresh(self) -> dict[str, Any]:
+        creds = await self._base()
+        for index, role in enumerate(self.identity.roles):
+            params: dict[str, Any] = {
+                "RoleArn": role,
+                "RoleSessionName": f"{SESSION_NAME}-{uuid.uuid4().hex[:8]}",
+            }
+            if index == 0:
+                if self.identity.external_id:
+                    params["ExternalId"] = self.identity.external_id
+                if self.identity.session_tags:
+                    params["Tags"] = [{"Key": k, "Value": v} for k, v in self.identity.session_tags]
+                if self.identity.transitive_tag_keys:
+                    params["TransitiveTagKeys"] = list(self.identity.transitive_tag_keys)
+            async with self._sts(creds) as sts:
+                creds = _from_sts(await _sts_call(sts, "AssumeRole", **params))
+        return creds
+
+
+async def _sts_call(client: Any, call: str, **params: Any) -> dict[str, Any]:
+    try:
+        answer: dict[str, Any] = await getattr(client, aws_errors.snake(call))(**params)
+    except Exception as exc:
+        metrics.count_provider_call(provider="AWS/STS", call=call, ok=False)
+        raise aws_errors.translate(exc, what=f"sts:{call}") from None
+    metrics.count_provider_call(provider="AWS/STS", call=call, ok=True)
+    return answer
+
+
+def _from_sts(answer: dict[str, Any]) -> dict[str, Any]:
+    c = answer["Credentials"]
+    expiry = c["Expiration"]
+    return {
+        "access_key": c["AccessKeyId"],
+        "secret_key": c["SecretAccessKey"],
+        "token": c["SessionToken"],
+        "expiry_time": expiry.isoformat() if hasattr(expiry, "isoformat") else str(expiry),
+    }

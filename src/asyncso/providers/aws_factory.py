@@ -1,0 +1,92 @@
+"""`AwsProviderFactory`: one provider (and one aiobotocore client) per credential identity.
+
+Why cached per identity: clients, connection pools, assumed-role credentials and the batchers
+are shared by every ExternalSecret that reads through the same principal, for the life of the
+operator; they are never shared across identities (stores, role chains, external IDs, session
+tags, source credentials), so one tenant cannot read through another's credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from asyncso import errors, model, ports, settings
+from asyncso.providers import aws_auth, aws_parameterstore, aws_secretsmanager
+
+log = logging.getLogger("asyncso.providers.aws")
+
+Provider = aws_secretsmanager.SecretsManager | aws_parameterstore.ParameterStore
+
+
+class AwsProviderFactory:
+    def __init__(self, kube: ports.KubeReader, config: settings.Settings) -> None:
+        self.kube = kube
+        self.settings = config
+        self._providers: dict[tuple[aws_auth.Identity, str], Provider] = {}
+        self._exits = contextlib.AsyncExitStack()
+        self._lock = asyncio.Lock()
+        self._noted: set[tuple[aws_auth.Identity, str]] = set()
+
+    def handles(self, store: model.SecretStore) -> bool:
+        return store.spec.provider.aws is not None
+
+    async def validate(self, store: model.SecretStore) -> None:
+        aws = store.spec.provider.aws
+        if aws is None:
+            raise errors.InvalidSpecError("spec.provider.aws: missing")
+        identity = aws_auth.identity_of(store, es_namespace=store.metadata.namespace or "default")
+        if store.kind == "SecretStore" and identity.source[0] == "secretRef":
+            for item in identity.source[1:]:
+                ns, name, key = item.split("=", 1)[1].split("/", 2)
+                secret = await self.kube.read_secret(ns, name)
+                if secret is None or key not in secret.data:
+                    raise errors.InvalidSpecError(
+                        f"spec.provider.aws.auth.secretRef: Secret {ns}/{name} has no key {key!r}"
+                    )
+
+    async def provider_for(self, store: model.SecretStore, *, namespace: str) -> Provider:
+        aws = store.spec.provider.aws
+        if aws is None:
+            raise errors.InvalidSpecError("spec.provider.aws: missing")
+        identity = aws_auth.identity_of(store, es_namespace=namespace)
+        service = "secretsmanager" if aws.service == "SecretsManager" else "ssm"
+        key = (identity, service)
+        provider = self._providers.get(key)
+        if provider is None:
+            async with self._lock:
+                provider = self._providers.get(key)
+                if provider is None:
+                    provider = await self._build(identity, service, prefix=aws.prefix)
+                    self._providers[key] = provider
+        if provider.notes and key not in self._noted:
+            self._noted.add(key)
+            for note in provider.notes:
+                log.warning(note, extra={"store": "/".join(identity.store[1:])})
+        return provider
+
+    async def _build(self, identity: aws_auth.Identity, service: str, *, prefix: str) -> Provider:
+        chain = aws_auth.CredentialChain(identity, kube=self.kube)
+        client: Any = await self._exits.enter_async_context(
+            chain.session.create_client(
+                service,
+                region_name=identity.region,
+                endpoint_url=aws_auth.endpoint_for(service),
+                config=aws_auth.client_config(),
+            )
+        )
+        window = self.settings.provider_batch_window
+        rate = self.settings.provider_rate_limit
+        if service == "secretsmanager":
+            return aws_secretsmanager.SecretsManager(
+                client, prefix=prefix, batch_window=window, rate_limit=rate
+            )
+        return aws_parameterstore.ParameterStore(
+            client, prefix=prefix, batch_window=window, rate_limit=rate
+        )
+
+    async def close(self) -> None:
+        await self._exits.aclose()
+        self._providers.clear()
