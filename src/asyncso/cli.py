@@ -11,13 +11,43 @@ import asyncio
 import dataclasses
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from asyncso import __version__, settings
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+class _GoBool(argparse.Action):
+    """`--flag`, `--flag=true|false` (ESO's Go flags, as Helm `extraArgs` write them) and
+    `--no-flag`."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if option_string is not None and option_string.startswith("--no-"):
+            setattr(namespace, self.dest, False)
+            return
+        text = "true" if values is None else str(values).lower()
+        if text not in _TRUE | _FALSE:
+            parser.error(f"{option_string}: expected true or false, got {values!r}")
+        setattr(namespace, self.dest, text in _TRUE)
 
 
 def _bool_flag(parser: argparse.ArgumentParser, name: str, default: bool, help_: str) -> None:
     parser.add_argument(
-        f"--{name}", default=default, action=argparse.BooleanOptionalAction, help=help_
+        f"--{name}",
+        f"--no-{name}",
+        default=default,
+        nargs="?",
+        action=_GoBool,
+        metavar="true|false",
+        help=help_,
     )
 
 

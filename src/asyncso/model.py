@@ -5,7 +5,7 @@ validates in one pass, fast and with little memory. A `ValidationError` names th
 (`$.spec.target.creationPolicy`), which becomes the object's `Ready=False` message.
 
 Field names follow ESO's v1 CRDs exactly, so ESO users' manifests apply unchanged. The CRDs in
-`charts/asyncso/crds/` are generated from these Structs (`crdgen`).
+`charts/asyncso/files/crds/` are generated from these Structs (`crdgen`).
 """
 
 from __future__ import annotations

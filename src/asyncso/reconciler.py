@@ -134,7 +134,7 @@ class Reconciler:
             # The Secret is written (or untouched); only the report failed: try again soon.
             log.warning(
                 "status write failed",
-                extra={"namespace": key[0], "name": key[1], "error": _detail(exc)},
+                extra={"namespace": key[0], "object_name": key[1], "error": _detail(exc)},
             )
             return SyncResult(ok=False, next_at=None, retry=True)
         elapsed = self.clock() - started
@@ -145,7 +145,7 @@ class Reconciler:
                 "sync failed",
                 extra={
                     "namespace": key[0],
-                    "name": key[1],
+                    "object_name": key[1],
                     "reason": outcome.reason,
                     "error": outcome.message,
                     "transient": transient,

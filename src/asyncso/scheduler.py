@@ -170,7 +170,7 @@ class Scheduler:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("sync crashed", extra={"namespace": key[0], "name": key[1]})
+                log.exception("sync crashed", extra={"namespace": key[0], "object_name": key[1]})
                 outcome = _Crashed()
             if outcome.ok:
                 worker.attempt = 0
@@ -190,7 +190,8 @@ class Scheduler:
         except Exception:
             if self._closing:
                 log.info(
-                    "sync interrupted by shutdown", extra={"namespace": key[0], "name": key[1]}
+                    "sync interrupted by shutdown",
+                    extra={"namespace": key[0], "object_name": key[1]},
                 )
                 return _Crashed()
             raise

@@ -19,7 +19,7 @@ EXTENSIONS = {".spec.target.template.engineVersion": {"jinja"}}
 
 
 def test_shipped_crds_match_the_models() -> None:
-    shipped = {p.name: p.read_text() for p in (ROOT / "charts/asyncso/crds").glob("*.yaml")}
+    shipped = {p.name: p.read_text() for p in (ROOT / "charts/asyncso/files/crds").glob("*.yaml")}
     assert shipped == crdgen.files(), "run: python -m asyncso.crdgen"
 
 

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
+
+import pytest
 
 from asyncso import scheduler
 
@@ -89,4 +92,26 @@ async def test_worker_not_due_waits_for_its_time() -> None:
     await asyncio.sleep(0.35)
     assert calls == [("ns", "b")]
     sched.remove(("ns", "b"))
+    await sched.close()
+
+
+async def test_a_crashing_sync_is_logged_and_retried(caplog: pytest.LogCaptureFixture) -> None:
+    """Logging at every level must work on the failure path (a bad `extra` kills workers)."""
+    caplog.set_level(logging.DEBUG)
+    calls = 0
+
+    async def sync(key: tuple[str, str]) -> Result:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("boom")
+        return Result(True, None)
+
+    sched = scheduler.Scheduler(
+        sync, is_due=lambda key: (True, None), concurrency=1, rand=lambda: 0.0
+    )
+    sched.ensure(("ns", "c"))
+    await asyncio.sleep(0.7)
+    assert calls == 2
+    assert any(r.getMessage() == "sync crashed" for r in caplog.records)
     await sched.close()
