@@ -84,7 +84,7 @@ class Operator:
             may_write=may_write,
         )
         self.scheduler = scheduler.Scheduler(
-            self.reconciler.sync, is_due=self._is_due, concurrency=config.concurrent
+            self.reconciler.sync, is_due=self._is_due, concurrency=config.syncs_in_flight
         )
         self._started = False
         self._store_tasks: set[asyncio.Task[None]] = set()

@@ -8,6 +8,7 @@ apiserver (one GET and at most one write per sync), and map HTTP failures onto o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -77,14 +78,15 @@ def _message(response: httpx.Response) -> str:
 class Kube:
     """Typed apiserver access for one operator process (one kr8s client, one HTTP pool)."""
 
-    def __init__(self, api: kr8s.asyncio.Api) -> None:
+    def __init__(self, api: kr8s.asyncio.Api, *, max_in_flight: int = 16) -> None:
         self.api = api
+        self._gate = asyncio.Semaphore(max(1, max_in_flight))
 
     @classmethod
-    async def connect(cls, kubeconfig: str | None = None) -> Kube:
+    async def connect(cls, kubeconfig: str | None = None, *, max_in_flight: int = 16) -> Kube:
         """A private kr8s client (not kr8s's per-thread shared one), so closing it is safe."""
         api = await kr8s.asyncio.Api(kubeconfig=kubeconfig, bypass_factory=True)
-        return cls(api)
+        return cls(api, max_in_flight=max_in_flight)
 
     async def close(self) -> None:
         session = getattr(self.api, "_session", None)
@@ -108,9 +110,12 @@ class Kube:
         if params:
             kwargs["params"] = params
         try:
-            async with self.api.call_api(
-                method, version="", base=path, url="", raise_for_status=False, **kwargs
-            ) as response:
+            async with (
+                self._gate,
+                self.api.call_api(
+                    method, version="", base=path, url="", raise_for_status=False, **kwargs
+                ) as response,
+            ):
                 if response.status_code >= 500 or response.status_code == 429:
                     raise KubeUnavailableError(f"{method} {path}: {_message(response)}")
                 yield response

@@ -34,7 +34,7 @@ async def run(config: settings.Settings) -> int:
     observability.configure_logging(
         level=config.log_level, fmt="text" if config.log_format == "text" else "json"
     )
-    kube_client = await kube.Kube.connect(config.kubeconfig)
+    kube_client = await kube.Kube.connect(config.kubeconfig, max_in_flight=config.concurrent)
     registry = app.default_registry(kube_client, config)
     elector: leader.LeaderElector | None = None
     if config.enable_leader_election:

@@ -17,8 +17,13 @@ class Settings:
     namespace: str = ""
     #: Stores whose `spec.controller` is set and differs from this are skipped.
     controller_class: str = "default"
-    #: Global cap on concurrent syncs (provider and apiserver calls).
+    #: Cap on apiserver requests in flight from syncs (ESO's `--concurrent`, in spirit).
     concurrent: int = 16
+    #: Cap on syncs in flight. Higher than `concurrent` on purpose: syncs waiting on a provider
+    #: batch hold no apiserver slot, and more of them waiting together means fuller batches
+    #: (20 ids per BatchGetSecretValue). Provider calls are bounded by batching, the client's
+    #: connection pool and `provider_rate_limit`.
+    syncs_in_flight: int = 256
     log_level: str = "info"
     log_format: str = "json"
     metrics_addr: str = ":8080"

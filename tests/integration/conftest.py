@@ -26,7 +26,7 @@ async def operator(bench: devbench.BenchInfo, crds: None) -> AsyncIterator[app.O
         refresh_jitter=0.05,
         store_requeue_interval=30,
     )
-    client = await kube.Kube.connect(config.kubeconfig)
+    client = await kube.Kube.connect(config.kubeconfig, max_in_flight=config.concurrent)
     registry = app.default_registry(client, config)
     op = app.Operator(config, client, registry)
     task = asyncio.create_task(op.run(), name="operator-under-test")

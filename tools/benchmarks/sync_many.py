@@ -110,7 +110,7 @@ async def one_run(info: devbench.BenchInfo, count: int, concurrent: int) -> floa
     config = settings.Settings(
         kubeconfig=str(info.kubeconfig), namespace=namespace, concurrent=concurrent
     )
-    client = await kube.Kube.connect(config.kubeconfig)
+    client = await kube.Kube.connect(config.kubeconfig, max_in_flight=config.concurrent)
     registry = app.default_registry(client, config)
     operator = app.Operator(config, client, registry)
     started = time.perf_counter()

@@ -110,7 +110,7 @@ async def run(*, once: bool) -> int:
                     if doc["kind"] == "ExternalSecret":
                         targets.append(model.target_name(_es(doc)))
         config = settings.Settings(kubeconfig=str(info.kubeconfig), log_format="text")
-        client = await kube.Kube.connect(config.kubeconfig)
+        client = await kube.Kube.connect(config.kubeconfig, max_in_flight=config.concurrent)
         registry = app.default_registry(client, config)
         operator = app.Operator(config, client, registry)
         task = asyncio.create_task(operator.run())
