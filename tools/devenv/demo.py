@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import logging
+import os
 import pathlib
 import signal
 import time
@@ -19,7 +19,7 @@ import kr8s.asyncio
 import yaml
 from aiobotocore.session import get_session
 
-from asyncso import app, crdgen, kube, model, settings
+from asyncso import app, crdgen, kube, model, observability, settings
 from devenv import bench
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
@@ -88,6 +88,7 @@ async def run(*, once: bool) -> int:
     with bench.Bench() as info:
         print(f"bench up: kube-apiserver {info.apiserver_url}, LocalStack {info.aws_endpoint_url}")
         print(f"  (in another shell: source {info.workdir / 'bench.env'})")
+        os.environ.update(info.environ())  # the operator's AWS clients go to LocalStack
         api = await kr8s.asyncio.api(kubeconfig=str(info.kubeconfig))
         await crdgen.install_crds(api)
         async with api.call_api(
@@ -143,8 +144,5 @@ def _es(doc: dict[str, Any]) -> model.ExternalSecret:
 
 
 def main(*, once: bool = False) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("kr8s").setLevel(logging.WARNING)
+    observability.configure_logging(level="info", fmt="text")
     return asyncio.run(run(once=once))
