@@ -13,34 +13,24 @@ from typing import Any
 
 import re2
 
-from asyncso import errors, metrics, model, property_path
-from asyncso.providers import aws_errors, batching
+from asyncso import errors, model
+from asyncso.providers import aws_reader, batching
 
 PROVIDER = "AWS/ParameterStore"
 BATCH_MAX = 10
 
 
-class ParameterStore:
+class ParameterStore(aws_reader.AwsReader):
+    provider = PROVIDER
+    service = "ssm"
+
     def __init__(
         self, client: Any, *, prefix: str = "", batch_window: float = 0.01, rate_limit: float = 0.0
     ) -> None:
-        self.client = client
-        self._limiter = batching.RateLimiter(rate_limit)
-        self.prefix = prefix
-        self.notes: list[str] = []
+        super().__init__(client, prefix=prefix, rate_limit=rate_limit)
         self._batcher: batching.Batcher[dict[str, Any]] = batching.Batcher(
             self._fetch_many, window=batch_window, max_batch=BATCH_MAX
         )
-
-    async def _call(self, call: str, *, key: str = "", **params: Any) -> dict[str, Any]:
-        await self._limiter.wait()
-        try:
-            answer: dict[str, Any] = await getattr(self.client, aws_errors.snake(call))(**params)
-        except Exception as exc:
-            metrics.count_provider_call(provider=PROVIDER, call=call, ok=False)
-            raise aws_errors.translate(exc, what=f"ssm:{call}", key=key) from None
-        metrics.count_provider_call(provider=PROVIDER, call=call, ok=True)
-        return answer
 
     async def _fetch_many(self, names: list[str]) -> Mapping[str, dict[str, Any] | BaseException]:
         answer = await self._call("GetParameters", Names=names, WithDecryption=True)
@@ -63,18 +53,6 @@ class ParameterStore:
         selector = f"{name}:{ref.version}" if ref.version else name
         parameter = await self._batcher.get(selector)
         return str(parameter.get("Value", "")).encode()
-
-    async def get_secret(self, ref: model.RemoteRef) -> bytes:
-        value = await self._value(ref)
-        if not ref.property:
-            return value
-        return property_path.select(value, ref.property, key=ref.key)
-
-    async def get_secret_map(self, ref: model.RemoteRef) -> dict[str, bytes]:
-        value = await self._value(ref)
-        if ref.property:
-            value = property_path.select(value, ref.property, key=ref.key)
-        return property_path.as_map(value, key=ref.key)
 
     async def get_all_secrets(self, find: model.Find) -> dict[str, bytes]:
         pattern = None

@@ -15,38 +15,28 @@ from typing import Any
 
 import re2
 
-from asyncso import errors, metrics, model, property_path
-from asyncso.providers import aws_errors, batching
+from asyncso import errors, model
+from asyncso.providers import aws_reader, batching
 
 PROVIDER = "AWS/SecretsManager"
 BATCH_MAX = 20
 CURRENT = "AWSCURRENT"
 
 
-class SecretsManager:
+class SecretsManager(aws_reader.AwsReader):
+    provider = PROVIDER
+    service = "secretsmanager"
+
     def __init__(
         self, client: Any, *, prefix: str = "", batch_window: float = 0.01, rate_limit: float = 0.0
     ) -> None:
-        self.client = client
-        self._limiter = batching.RateLimiter(rate_limit)
-        self.prefix = prefix
+        super().__init__(client, prefix=prefix, rate_limit=rate_limit)
         self.batch_allowed = True
-        self.notes: list[str] = []
         self._batcher: batching.Batcher[dict[str, Any]] = batching.Batcher(
             self._fetch_many, window=batch_window, max_batch=BATCH_MAX
         )
 
     # --- calls ---------------------------------------------------------------------------------
-
-    async def _call(self, call: str, *, key: str = "", **params: Any) -> dict[str, Any]:
-        await self._limiter.wait()
-        try:
-            answer: dict[str, Any] = await getattr(self.client, aws_errors.snake(call))(**params)
-        except Exception as exc:
-            metrics.count_provider_call(provider=PROVIDER, call=call, ok=False)
-            raise aws_errors.translate(exc, what=f"secretsmanager:{call}", key=key) from None
-        metrics.count_provider_call(provider=PROVIDER, call=call, ok=True)
-        return answer
 
     async def _fetch_many(self, ids: list[str]) -> Mapping[str, dict[str, Any] | BaseException]:
         if self.batch_allowed and len(ids) > 1:
@@ -123,18 +113,6 @@ class SecretsManager:
         if answer.get("SecretBinary") is not None:
             return bytes(answer["SecretBinary"])
         raise errors.RemoteSecretNotFoundError(key, "no value")
-
-    async def get_secret(self, ref: model.RemoteRef) -> bytes:
-        value = await self._value(ref)
-        if not ref.property:
-            return value
-        return property_path.select(value, ref.property, key=ref.key)
-
-    async def get_secret_map(self, ref: model.RemoteRef) -> dict[str, bytes]:
-        value = await self._value(ref)
-        if ref.property:
-            value = property_path.select(value, ref.property, key=ref.key)
-        return property_path.as_map(value, key=ref.key)
 
     async def get_all_secrets(self, find: model.Find) -> dict[str, bytes]:
         filters: list[dict[str, Any]] = []

@@ -7,12 +7,9 @@ cloud, exactly like ESO's own fake provider, and makes provider failures easy to
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import re2
 
-from asyncso import errors, model
+from asyncso import errors, model, property_path
 
 
 class FakeSecretsProvider:
@@ -28,19 +25,16 @@ class FakeSecretsProvider:
         return found
 
     async def get_secret(self, ref: model.RemoteRef) -> bytes:
-        value = self._value(ref)
+        value = self._value(ref).encode()
         if not ref.property:
-            return value.encode()
-        return property_of(value, ref.property, key=ref.key)
+            return value
+        return property_path.select(value, ref.property, key=ref.key)
 
     async def get_secret_map(self, ref: model.RemoteRef) -> dict[str, bytes]:
-        value = self._value(ref)
-        document = _json_object(value, key=ref.key)
+        value = self._value(ref).encode()
         if ref.property:
-            document = _json_object(
-                property_of(value, ref.property, key=ref.key).decode(), key=ref.key
-            )
-        return {k: _to_bytes(v) for k, v in document.items()}
+            value = property_path.select(value, ref.property, key=ref.key)
+        return property_path.as_map(value, key=ref.key)
 
     async def get_all_secrets(self, find: model.Find) -> dict[str, bytes]:
         pattern = find.name.regexp if find.name is not None else ""
@@ -58,41 +52,6 @@ class FakeSecretsProvider:
                 continue
             out[key] = value.encode()
         return out
-
-
-def _json_object(value: str, *, key: str) -> dict[str, Any]:
-    try:
-        document = json.loads(value)
-    except ValueError:
-        raise errors.PermanentError(f"remote secret {key!r} is not a JSON object") from None
-    if not isinstance(document, dict):
-        raise errors.PermanentError(f"remote secret {key!r} is not a JSON object")
-    return document
-
-
-def _to_bytes(value: Any) -> bytes:
-    if isinstance(value, str):
-        return value.encode()
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-def property_of(value: str, path: str, *, key: str) -> bytes:
-    """ESO's property lookup, the common subset: a literal key first, then a dotted path
-    through objects and array indexes."""
-    document = _json_object(value, key=key) if value.lstrip().startswith("{") else None
-    if document is None:
-        raise errors.PermanentError(f"remote secret {key!r} is not JSON; cannot read {path!r}")
-    if path in document:
-        return _to_bytes(document[path])
-    node: Any = document
-    for part in path.split("."):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            raise errors.PermanentError(f"key {path!r} does not exist in secret {key!r}")
-    return _to_bytes(node)
 
 
 class FakeProviderFactory:
