@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections.abc import Callable
 
@@ -162,12 +163,13 @@ class Operator:
             return True, None
         now = time.time()
         try:
-            due = timing.is_due(item, now=now)
+            store = stores.version_of(key[0], item.spec.secret_store_ref, self.view.stores)
+            due = timing.is_due(item, now=now, store_version=store)
             if not due and item.spec.target.creation_policy != "None":
                 record = self.view.secrets.get((key[0], model.target_name(item)))
                 due = record is None or not record.valid
             next_at = timing.next_refresh(
-                item, now=now, jitter=self.settings.refresh_jitter, rand=0.5
+                item, now=now, jitter=self.settings.refresh_jitter, rand=random.random()
             )
         except errors.InvalidSpecError:
             return True, None

@@ -152,11 +152,15 @@ class Reconciler:
                 },
             )
             return SyncResult(ok=False, next_at=None, retry=True)
-        synced = _with_refresh(es, started)
+        synced = _with_refresh(es, started, self._synced_version(es))
         next_at = timing.next_refresh(
             synced, now=self.clock(), jitter=self.settings.refresh_jitter, rand=self.rand()
         )
         return SyncResult(ok=True, next_at=next_at)
+
+    def _synced_version(self, es: model.ExternalSecret) -> str:
+        store = stores.version_of(es.metadata.namespace, es.spec.secret_store_ref, self.view.stores)
+        return timing.resource_version(es, store_version=store)
 
     def _not_ours(self, es: model.ExternalSecret) -> bool:
         """ESO skips ExternalSecrets whose store belongs to another controller class, and those
@@ -346,7 +350,7 @@ class Reconciler:
             status = msgspec.structs.replace(
                 status,
                 refresh_time=timing.format_time(started),
-                synced_resource_version=timing.resource_version(es),
+                synced_resource_version=self._synced_version(es),
             )
         if binding:
             status = msgspec.structs.replace(status, binding=model.Binding(name=binding))
@@ -418,11 +422,9 @@ def _entry_ref(
     return source.store_ref or default
 
 
-def _with_refresh(es: model.ExternalSecret, started: float) -> model.ExternalSecret:
+def _with_refresh(es: model.ExternalSecret, started: float, version: str) -> model.ExternalSecret:
     status = msgspec.structs.replace(
-        es.status,
-        refresh_time=timing.format_time(started),
-        synced_resource_version=timing.resource_version(es),
+        es.status, refresh_time=timing.format_time(started), synced_resource_version=version
     )
     return msgspec.structs.replace(es, status=status)
 

@@ -112,3 +112,15 @@ def resolve(
             "denied by spec.condition"
         )
     return entry.store
+
+
+def version_of(
+    es_namespace: str, ref: model.StoreRef | None, entries: dict[StoreKey, StoreEntry]
+) -> str:
+    """The store's identity and generation as recorded in `syncedResourceVersion`."""
+    if ref is None:
+        return ""
+    entry = entries.get(ref_key(es_namespace, ref))
+    if entry is None:
+        return ""
+    return f"{entry.meta.uid}:{entry.meta.generation}"

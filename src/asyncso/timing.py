@@ -68,14 +68,18 @@ def parse_time(text: str | None) -> float | None:
     return moment.timestamp()
 
 
-def resource_version(es: model.ExternalSecret) -> str:
-    """ESO's `syncedResourceVersion`: generation plus a hash of labels and annotations.
+def resource_version(es: model.ExternalSecret, *, store_version: str = "") -> str:
+    """ESO's `syncedResourceVersion`: generation plus a hash of labels and annotations — and,
+    ours, of the store's uid and generation.
 
     A change of spec (generation), labels or annotations (e.g. `force-sync`) makes the
-    ExternalSecret due at once.
+    ExternalSecret due at once; so does a change of its store, even one made while no operator
+    was running (a restart then resyncs exactly the readers of changed stores).
     """
     meta = es.metadata
     text = repr((sorted(meta.labels.items()), sorted(meta.annotations.items())))
+    if store_version:
+        text += f"|store={store_version}"
     digest = hashlib.sha3_224(text.encode()).hexdigest()
     return f"{meta.generation}-{digest}"
 
@@ -90,10 +94,11 @@ def refresh_interval(es: model.ExternalSecret) -> float:
     return parse_duration(es.spec.refresh_interval)
 
 
-def is_due(es: model.ExternalSecret, *, now: float) -> bool:
-    """ESO's `shouldRefresh`: has the spec/metadata changed, or has the interval passed?"""
+def is_due(es: model.ExternalSecret, *, now: float, store_version: str = "") -> bool:
+    """ESO's `shouldRefresh`: has the spec/metadata (or store) changed, or has the interval
+    passed?"""
     status = es.status
-    changed = status.synced_resource_version != resource_version(es)
+    changed = status.synced_resource_version != resource_version(es, store_version=store_version)
     last = parse_time(status.refresh_time)
     if last is None or not status.synced_resource_version:
         return True

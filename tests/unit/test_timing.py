@@ -117,3 +117,12 @@ def test_format_and_parse_time_roundtrip() -> None:
     assert timing.parse_time(timing.format_time(T0)) == T0
     assert timing.parse_time(None) is None
     assert timing.parse_time("garbage") is None
+
+
+def test_a_store_change_makes_its_readers_due() -> None:
+    item = _synced_es()
+    rv = timing.resource_version(item, store_version="uid-1:1")
+    synced = es(status={"refreshTime": item.status.refresh_time, "syncedResourceVersion": rv})
+    assert not timing.is_due(synced, now=T0, store_version="uid-1:1")
+    assert timing.is_due(synced, now=T0, store_version="uid-1:2")  # store edited
+    assert timing.is_due(synced, now=T0, store_version="uid-2:1")  # store recreated
