@@ -8,6 +8,7 @@ against the real test apiserver.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
@@ -85,9 +86,11 @@ class Operator:
             may_write=may_write,
         )
         self.scheduler = scheduler.Scheduler(
-            self.reconciler.sync, is_due=self._is_due, concurrency=config.syncs_in_flight
+            self._sync, is_due=self._is_due, concurrency=config.syncs_in_flight
         )
         self._started = False
+        self._states: dict[view.Key, str] = {}
+        self._counts: collections.Counter[str] = collections.Counter()
         self._store_tasks: set[asyncio.Task[None]] = set()
         self.informers: list[watch.Informer] = []
         self.ready = asyncio.Event()
@@ -155,6 +158,27 @@ class Operator:
             for skey in list(self.view.stores):
                 self._validate_store_later(skey)
 
+    # --- sync, with the state gauges ---
+
+    async def _sync(self, key: view.Key) -> reconciler.SyncResult:
+        result = await self.reconciler.sync(key)
+        if key in self.view.externalsecrets:
+            self._set_state(key, "synced" if result.ok else "error")
+        return result
+
+    def _set_state(self, key: view.Key, state: str | None) -> None:
+        """Keep per-state counts incrementally: O(1) per sync even at 10k+ ExternalSecrets."""
+        old = self._states.pop(key, None)
+        if old is not None:
+            self._counts[old] -= 1
+        if state is not None:
+            self._states[key] = state
+            self._counts[state] += 1
+        pending = len(self.view.externalsecrets) - self._counts["synced"] - self._counts["error"]
+        for name in ("synced", "error"):
+            metrics.EXTERNALSECRETS_BY_STATE.labels(state=name).set(self._counts[name])
+        metrics.EXTERNALSECRETS_BY_STATE.labels(state="pending").set(max(0, pending))
+
     # --- due? ----------------------------------------------------------------------------------
 
     def _is_due(self, key: view.Key) -> tuple[bool, float | None]:
@@ -181,6 +205,7 @@ class Operator:
         if event == "DELETED":
             self.view.drop_externalsecret(key)
             self.scheduler.remove(key)
+            self._set_state(key, None)
             return
         item: model.ExternalSecret | view.InvalidObject
         try:

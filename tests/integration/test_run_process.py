@@ -58,6 +58,8 @@ async def test_run_syncs_and_stops_on_sigterm(
         assert f'externalsecret_sync_calls_total{{name="proc",namespace="{namespace}"}} 1.0' in (
             metrics
         )
+        assert 'asyncso_externalsecrets{state="synced"} 1.0' in metrics
+        assert "externalsecret_status_condition{" in metrics
         assert "from-process" not in metrics
     except AssertionError:
         proc.send_signal(signal.SIGTERM)
