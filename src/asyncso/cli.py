@@ -56,7 +56,15 @@ def _add_run_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument("--kubeconfig", default=d.kubeconfig, help="kubeconfig (default: in-cluster)")
     run.add_argument("--namespace", default=d.namespace, help="watch only this namespace")
     run.add_argument("--controller-class", default=d.controller_class)
-    run.add_argument("--concurrent", type=int, default=d.concurrent, help="max concurrent syncs")
+    run.add_argument(
+        "--concurrent", type=int, default=d.concurrent, help="max apiserver requests in flight"
+    )
+    run.add_argument(
+        "--syncs-in-flight",
+        type=int,
+        default=d.syncs_in_flight,
+        help="max ExternalSecret syncs in flight (waiting syncs fill provider batches)",
+    )
     run.add_argument("--log-level", default=d.log_level, choices=["debug", "info", "warn", "error"])
     run.add_argument("--log-format", default=d.log_format, choices=["json", "text"])
     run.add_argument("--metrics-addr", default=d.metrics_addr, help='e.g. ":8080"; "0" disables')
