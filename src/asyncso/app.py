@@ -37,6 +37,7 @@ from asyncso import (
 from asyncso.providers import aws_factory, fake
 
 log = logging.getLogger("asyncso.app")
+_background: set[asyncio.Task[None]] = set()
 
 EXTERNALSECRETS = watch.Resource(model.GROUP, model.VERSION, "externalsecrets", namespaced=True)
 SECRETSTORES = watch.Resource(model.GROUP, model.VERSION, "secretstores", namespaced=True)
@@ -58,7 +59,20 @@ def default_registry(
 ) -> providers.ProviderRegistry:
     """Every provider this build ships: AWS (Secrets Manager, Parameter Store) and fake."""
     factories: list[ports.ProviderFactory] = []
-    factories.append(aws_factory.AwsProviderFactory(kube_client, config))
+
+    def note(store: tuple[str, str, str], message: str) -> None:
+        """Say a provider fact once on the store itself (e.g. batch reads denied by IAM)."""
+        kind, namespace, name = store
+        meta = model.ObjectMeta(name=name, namespace=namespace)
+        task = asyncio.get_running_loop().create_task(
+            kube_client.emit_event(
+                meta, kind=kind, type_="Warning", reason="ProviderNotice", message=message
+            )
+        )
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    factories.append(aws_factory.AwsProviderFactory(kube_client, config, on_note=note))
     factories.append(fake.FakeProviderFactory())
     return providers.ProviderRegistry(factories)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from asyncso import errors, model, ports, settings
@@ -22,8 +23,15 @@ Provider = aws_secretsmanager.SecretsManager | aws_parameterstore.ParameterStore
 
 
 class AwsProviderFactory:
-    def __init__(self, kube: ports.KubeReader, config: settings.Settings) -> None:
+    def __init__(
+        self,
+        kube: ports.KubeReader,
+        config: settings.Settings,
+        *,
+        on_note: Callable[[tuple[str, str, str], str], None] | None = None,
+    ) -> None:
         self.kube = kube
+        self.on_note = on_note
         self.settings = config
         self._providers: dict[tuple[aws_auth.Identity, str], Provider] = {}
         self._exits = contextlib.AsyncExitStack()
@@ -65,6 +73,8 @@ class AwsProviderFactory:
             self._noted.add(key)
             for note in provider.notes:
                 log.warning(note, extra={"store": "/".join(identity.store[1:])})
+                if self.on_note is not None:
+                    self.on_note(identity.store, note)
         return provider
 
     async def _build(self, identity: aws_auth.Identity, service: str, *, prefix: str) -> Provider:
