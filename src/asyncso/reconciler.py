@@ -236,27 +236,31 @@ class Reconciler:
             cache[cache_key] = provider
         return provider
 
+    async def _entry_provider(
+        self,
+        es: model.ExternalSecret,
+        source: model.SourceRef | None,
+        *,
+        where: str,
+        cache: dict[Any, ports.SecretsProvider],
+    ) -> ports.SecretsProvider:
+        """The provider of one `data[]`/`dataFrom[]` entry: its own `sourceRef.storeRef`, or the
+        ExternalSecret's store."""
+        ref = _entry_ref(source, es.spec.secret_store_ref, where=where)
+        field = f"{where}.sourceRef.storeRef" if source else "spec.secretStoreRef"
+        return await self._provider(es, ref, where=field, cache=cache)
+
     async def _fetch(self, es: model.ExternalSecret) -> render.Fetched:
         spec = es.spec
         cache: dict[Any, ports.SecretsProvider] = {}
         jobs: list[Any] = []
         for index, item in enumerate(spec.data):
             where = f"spec.data[{index}]"
-            provider = await self._provider(
-                es,
-                _entry_ref(item.source_ref, spec.secret_store_ref, where=where),
-                where=f"{where}.sourceRef.storeRef" if item.source_ref else "spec.secretStoreRef",
-                cache=cache,
-            )
+            provider = await self._entry_provider(es, item.source_ref, where=where, cache=cache)
             jobs.append(provider.get_secret(item.remote_ref))
         for index, entry in enumerate(spec.data_from):
             where = f"spec.dataFrom[{index}]"
-            provider = await self._provider(
-                es,
-                _entry_ref(entry.source_ref, spec.secret_store_ref, where=where),
-                where=f"{where}.sourceRef.storeRef" if entry.source_ref else "spec.secretStoreRef",
-                cache=cache,
-            )
+            provider = await self._entry_provider(es, entry.source_ref, where=where, cache=cache)
             if entry.extract is not None:
                 jobs.append(provider.get_secret_map(entry.extract))
             elif entry.find is not None:

@@ -235,7 +235,7 @@ async def test_failures_back_off_exponentially_then_reset(
         ("MODIFIED", ("ns", "a"), "12"),
         ("DELETED", ("ns", "a"), "12"),
     ]
-    messages = [r.getMessage() for r in caplog.records]
+    messages = [r.getMessage() for r in caplog.records if r.name == "asyncso.watch"]
     assert len(messages) == 4
     assert "ConnectError" in messages[0] and "HTTP 503" in messages[1]
 
@@ -260,6 +260,8 @@ async def test_a_raising_handler_does_not_stop_the_stream(
     with caplog.at_level(logging.DEBUG, logger="asyncso.watch"):
         await run_script(api, handler)
     assert delivered == ["bad", "good", "c"]
-    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    [record] = [
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "asyncso.watch"
+    ]
     assert "ValueError" in record.getMessage()
     assert "secret-value-in-message" not in record.getMessage()
