@@ -20,6 +20,7 @@ bench-deps:
 	bash tools/devenv/install-system.sh
 	bash tools/devenv/build-kube-apiserver.sh >/dev/null
 	bash tools/devenv/install-localstack.sh >/dev/null
+	bash tools/devenv/build-gotemplate-oracle.sh >/dev/null
 
 test: $(STAMP) bench-deps
 	$(PY) -m pytest -q -p no:cacheprovider
