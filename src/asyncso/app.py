@@ -1,4 +1,5 @@
-"""Composition root: watchers → view → scheduler → reconciler, store status, and the run loop.
+"""Composition root: wiring (watchers → view → scheduler → reconciler, store controller) and
+the routing of watch events to whom they concern.
 
 Why here and only here: every adapter (kube client, providers, watchers) is built and wired in
 this module, so the core stays free of I/O and tests can assemble the same `Operator` in-process
@@ -9,17 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import logging
 import random
 import time
 from collections.abc import Callable
 
+import anyio
 import msgspec
 
 from asyncso import (
-    conditions,
-    errors,
+    apiserver,
     kube,
     metrics,
     model,
@@ -29,6 +29,7 @@ from asyncso import (
     reconciler,
     scheduler,
     settings,
+    store_controller,
     stores,
     timing,
     view,
@@ -39,16 +40,7 @@ from asyncso.providers import aws_factory, fake
 log = logging.getLogger("asyncso.app")
 _background: set[asyncio.Task[None]] = set()
 
-EXTERNALSECRETS = watch.Resource(model.GROUP, model.VERSION, "externalsecrets", namespaced=True)
-SECRETSTORES = watch.Resource(model.GROUP, model.VERSION, "secretstores", namespaced=True)
-CLUSTERSECRETSTORES = watch.Resource(
-    model.GROUP, model.VERSION, "clustersecretstores", namespaced=False
-)
-SECRETS = watch.Resource("", "v1", "secrets", namespaced=True)
-NAMESPACES = watch.Resource("", "v1", "namespaces", namespaced=False)
-
 _es_decoder = msgspec.json.Decoder(model.ExternalSecret)
-_store_decoder = msgspec.json.Decoder(model.SecretStore)
 _envelope_decoder = msgspec.json.Decoder(model.Envelope)
 _secret_decoder = msgspec.json.Decoder(model.Secret)
 _namespace_decoder = msgspec.json.Decoder(model.Namespace)
@@ -78,7 +70,7 @@ def default_registry(
 
 
 class Operator:
-    """One operator instance: its view, scheduler and watchers."""
+    """One operator instance: its view, the store controller, the scheduler and the watchers."""
 
     def __init__(
         self,
@@ -102,10 +94,16 @@ class Operator:
         self.scheduler = scheduler.Scheduler(
             self._sync, is_due=self._is_due, concurrency=config.syncs_in_flight
         )
+        self.stores = store_controller.StoreController(
+            state=self.view,
+            kube_client=kube_client,
+            registry=registry,
+            config=config,
+            wake=self.scheduler.wake,
+        )
         self._started = False
-        self._states: dict[view.Key, str] = {}
+        self._states: dict[model.Key, str] = {}
         self._counts: collections.Counter[str] = collections.Counter()
-        self._store_tasks: set[asyncio.Task[None]] = set()
         self.informers: list[watch.Informer] = []
         self.ready = asyncio.Event()
 
@@ -113,7 +111,7 @@ class Operator:
 
     def _informer(
         self,
-        resource: watch.Resource,
+        resource: apiserver.Resource,
         handler: watch.Handler,
         *,
         namespace: str = "",
@@ -126,61 +124,52 @@ class Operator:
         return informer
 
     async def run(self) -> None:
-        """Watch and reconcile until cancelled."""
+        """Watch and reconcile until cancelled; every task it starts ends with it."""
         ns = self.settings.namespace
         informers = [
-            self._informer(NAMESPACES, self._on_namespace),
-            self._informer(SECRETSTORES, self._on_store, namespace=ns),
+            self._informer(apiserver.NAMESPACES, self._on_namespace),
+            self._informer(apiserver.SECRETSTORES, self.stores.on_event, namespace=ns),
             self._informer(
-                SECRETS,
+                apiserver.SECRETS,
                 self._on_secret,
                 namespace=ns,
                 label_selector=f"{model.LABEL_MANAGED}=true",
             ),
-            self._informer(EXTERNALSECRETS, self._on_externalsecret, namespace=ns),
+            self._informer(apiserver.EXTERNALSECRETS, self._on_externalsecret, namespace=ns),
         ]
         if self.settings.enable_cluster_store_reconciler:
-            informers.insert(1, self._informer(CLUSTERSECRETSTORES, self._on_store))
-        tasks = [asyncio.create_task(i.run(), name=f"watch:{i.resource.plural}") for i in informers]
+            informers.insert(1, self._informer(apiserver.CLUSTERSECRETSTORES, self.stores.on_event))
         try:
-            await asyncio.gather(*(i.synced.wait() for i in informers))
-            self._start_workers()
-            tasks.append(asyncio.create_task(self._revalidate_stores(), name="stores"))
-            self.ready.set()
-            log.info("watchers synced; reconciling", extra={"externalsecrets": len(self.scheduler)})
-            await asyncio.gather(*tasks)
+            async with anyio.create_task_group() as tasks:
+                for informer in informers:
+                    tasks.start_soon(informer.run, name=f"watch:{informer.resource.plural}")
+                for informer in informers:
+                    await informer.synced.wait()
+                self._start_workers()
+                await tasks.start(self.stores.run, name="stores")
+                self.ready.set()
+                log.info(
+                    "watchers synced; reconciling",
+                    extra={"externalsecrets": len(self.scheduler)},
+                )
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self.scheduler.close()
-            for task in list(self._store_tasks):
-                task.cancel()
+            with anyio.CancelScope(shield=True):
+                await self.scheduler.close()
 
     def _start_workers(self) -> None:
         self._started = True
         for key, item in list(self.view.externalsecrets.items()):
             self.scheduler.ensure(key, urgent=_never_synced(item))
-        for skey in list(self.view.stores):
-            self._validate_store_later(skey)
-
-    async def _revalidate_stores(self) -> None:
-        """ESO re-checks stores every `--store-requeue-interval` (credentials expire, roles
-        change); a store whose Ready flips wakes its readers through `_validate_store`."""
-        while True:
-            await asyncio.sleep(self.settings.store_requeue_interval)
-            for skey in list(self.view.stores):
-                self._validate_store_later(skey)
 
     # --- sync, with the state gauges ---
 
-    async def _sync(self, key: view.Key) -> reconciler.SyncResult:
+    async def _sync(self, key: model.Key) -> scheduler.SyncResult:
         result = await self.reconciler.sync(key)
         if key in self.view.externalsecrets:
             self._set_state(key, "synced" if result.ok else "error")
         return result
 
-    def _set_state(self, key: view.Key, state: str | None) -> None:
+    def _set_state(self, key: model.Key, state: str | None) -> None:
         """Keep per-state counts incrementally: O(1) per sync even at 10k+ ExternalSecrets."""
         old = self._states.pop(key, None)
         if old is not None:
@@ -193,29 +182,23 @@ class Operator:
             metrics.EXTERNALSECRETS_BY_STATE.labels(state=name).set(self._counts[name])
         metrics.EXTERNALSECRETS_BY_STATE.labels(state="pending").set(max(0, pending))
 
-    # --- due? ----------------------------------------------------------------------------------
-
-    def _is_due(self, key: view.Key) -> tuple[bool, float | None]:
+    def _is_due(self, key: model.Key) -> tuple[bool, float | None]:
         item = self.view.externalsecrets.get(key)
         if not isinstance(item, model.ExternalSecret):
             return True, None
-        now = time.time()
-        try:
-            store = stores.version_of(key[0], item.spec.secret_store_ref, self.view.stores)
-            due = timing.is_due(item, now=now, store_version=store)
-            if not due and item.spec.target.creation_policy != "None":
-                record = self.view.secrets.get((key[0], model.target_name(item)))
-                due = record is None or not record.valid
-            next_at = timing.next_refresh(
-                item, now=now, jitter=self.settings.refresh_jitter, rand=random.random()
-            )
-        except errors.InvalidSpecError:
-            return True, None
-        return due, next_at
+        record = self.view.secrets.get((key[0], model.target_name(item)))
+        return timing.due_at_start(
+            item,
+            now=time.time(),
+            store_version=stores.version_of(key[0], item.spec.secret_store_ref, self.view.stores),
+            target_valid=record is not None and record.valid,
+            jitter=self.settings.refresh_jitter,
+            rand=random.random(),
+        )
 
-    # --- watch handlers (sync, cheap) ----------------------------------------------------------
+    # --- watch handlers (sync, cheap): record in the view, then say whom to wake ---------------
 
-    def _on_externalsecret(self, event: watch.EventType, key: view.Key, raw: msgspec.Raw) -> None:
+    def _on_externalsecret(self, event: watch.EventType, key: model.Key, raw: msgspec.Raw) -> None:
         if event == "DELETED":
             self.view.drop_externalsecret(key)
             self.scheduler.remove(key)
@@ -235,34 +218,7 @@ class Operator:
         elif _changed(old, item):
             self.scheduler.wake(key, urgent=True)
 
-    def _on_store(self, event: watch.EventType, key: view.Key, raw: msgspec.Raw) -> None:
-        envelope = _envelope_decoder.decode(raw)
-        kind = envelope.kind or ("ClusterSecretStore" if not key[0] else "SecretStore")
-        skey = stores.store_key(kind, key[0], key[1])
-        if event == "DELETED":
-            self.view.stores.pop(skey, None)
-        else:
-            try:
-                store = _store_decoder.decode(raw)
-                store = msgspec.structs.replace(store, kind=kind)
-                entry = stores.StoreEntry(meta=store.metadata, kind=kind, store=store)
-            except msgspec.ValidationError as exc:
-                entry = stores.StoreEntry(
-                    meta=envelope.metadata, kind=kind, store=None, invalid=str(exc)
-                )
-            old = self.view.stores.get(skey)
-            self.view.stores[skey] = entry
-            if old is not None and old.meta.generation == entry.meta.generation and old.validated:
-                entry.validated = True
-                entry.invalid = entry.invalid or old.invalid
-                return  # a status-only change (often our own write)
-            if self._started:
-                self._validate_store_later(skey)
-        if self._started:
-            for es_key in self.view.readers_of_store(skey):
-                self.scheduler.wake(es_key)
-
-    def _on_namespace(self, event: watch.EventType, key: view.Key, raw: msgspec.Raw) -> None:
+    def _on_namespace(self, event: watch.EventType, key: model.Key, raw: msgspec.Raw) -> None:
         name = key[1]
         if event == "DELETED":
             self.view.namespaces.pop(name, None)
@@ -274,7 +230,7 @@ class Operator:
             for es_key in self.view.namespace_readers(name):
                 self.scheduler.wake(es_key)
 
-    def _on_secret(self, event: watch.EventType, key: view.Key, raw: msgspec.Raw) -> None:
+    def _on_secret(self, event: watch.EventType, key: model.Key, raw: msgspec.Raw) -> None:
         if event == "DELETED":
             self.view.secrets.pop(key, None)
             valid = False
@@ -285,59 +241,6 @@ class Operator:
         if self._started and not valid:
             for es_key in self.view.writers_of(key):
                 self.scheduler.wake(es_key, urgent=True)
-
-    # --- store validation ----------------------------------------------------------------------
-
-    def _validate_store_later(self, key: stores.StoreKey) -> None:
-        task = asyncio.create_task(self._validate_store(key))
-        self._store_tasks.add(task)
-        task.add_done_callback(self._store_tasks.discard)
-
-    async def _validate_store(self, key: stores.StoreKey) -> None:
-        entry = self.view.stores.get(key)
-        if entry is None or not stores.is_ours(entry.store, self.settings.controller_class):
-            return
-        if entry.store is None:
-            ok, reason, message = (
-                False,
-                stores.REASON_INVALID_CONFIG,
-                f"invalid store: {entry.invalid}",
-            )
-        else:
-            try:
-                factory = self.registry.factory_for(entry.store)
-                await factory.validate(entry.store)
-            except errors.InvalidSpecError as exc:
-                ok, reason, message = False, stores.REASON_INVALID_PROVIDER, str(exc)
-            except errors.AsyncsoError as exc:
-                ok, reason, message = (
-                    False,
-                    stores.REASON_VALIDATION_FAILED,
-                    errors.redact(str(exc)),
-                )
-            else:
-                ok, reason, message = True, stores.REASON_VALID, stores.MSG_VALID
-        previous = (entry.validated, entry.invalid)
-        entry.validated = True
-        entry.invalid = "" if ok else message
-        condition = conditions.ready(ok, reason, message)
-        _store_metric(entry, condition)
-        current = conditions.find(entry.store.status.conditions) if entry.store else None
-        if not conditions.same(current, condition):
-            old = entry.store.status.conditions if entry.store else []
-            status = {
-                "conditions": msgspec.to_builtins(
-                    conditions.set_condition(old, condition, now=time.time())
-                )
-            }
-            with contextlib.suppress(errors.AsyncsoError):
-                await self.kube.patch_status(
-                    entry.kind, entry.meta.namespace, entry.meta.name, status
-                )
-        if previous[0] and previous[1] != entry.invalid:
-            # Validity flipped (e.g. credentials revoked or fixed): readers re-sync now.
-            for es_key in self.view.readers_of_store(key):
-                self.scheduler.wake(es_key)
 
 
 def _never_synced(item: model.ExternalSecret | view.InvalidObject) -> bool:
@@ -353,19 +256,3 @@ def _changed(
     if new.metadata.deletion_timestamp and not old.metadata.deletion_timestamp:
         return True
     return timing.resource_version(old) != timing.resource_version(new)
-
-
-def _store_metric(entry: stores.StoreEntry, condition: model.Condition) -> None:
-    for status in ("True", "False"):
-        value = 1.0 if condition.status == status else 0.0
-        if entry.kind == "ClusterSecretStore":
-            metrics.CLUSTERSECRETSTORE_STATUS_CONDITION.labels(
-                name=entry.meta.name, condition=condition.type, status=status
-            ).set(value)
-        else:
-            metrics.SECRETSTORE_STATUS_CONDITION.labels(
-                name=entry.meta.name,
-                namespace=entry.meta.namespace,
-                condition=condition.type,
-                status=status,
-            ).set(value)

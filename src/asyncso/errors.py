@@ -8,6 +8,7 @@ from keys and error codes only, and `redact` strips what a remote error string m
 
 from __future__ import annotations
 
+import json
 import re
 
 
@@ -69,6 +70,85 @@ class ProviderUnavailableError(TransientError):
 
 class ConflictError(TransientError):
     """A write lost an optimistic-concurrency race; re-read and retry."""
+
+
+class InvalidNameError(InvalidSpecError):
+    """A name or namespace taken from a spec is not a valid Kubernetes object name.
+
+    Raised before any request is built from it, so a name such as `../../b/secrets/x` can never
+    reach another namespace's objects. The message names the field it came from.
+    """
+
+    def __init__(self, *, field: str, value: str, what: str) -> None:
+        self.field = field
+        shown = json.dumps(value[:80] + ("..." if len(value) > 80 else ""))
+        super().__init__(f"{field}: {shown} is not a valid {what}")
+
+
+# --- the apiserver's answers, by HTTP status (as kopf maps them) ---------------------------------
+
+
+class ApiError(AsyncsoError):
+    """The apiserver refused a request or did not answer; `status` is the HTTP status (0: no
+    answer at all). Each subclass is also permanent or transient, so callers that only care about
+    retrying need not know HTTP."""
+
+    def __init__(self, message: str, *, status: int = 0, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class ApiUnavailableError(ApiError, TransientError):
+    """No useful answer: connection error, timeout, 5xx."""
+
+
+class ApiThrottledError(ApiUnavailableError):
+    """429 Too Many Requests (API priority and fairness)."""
+
+
+class ApiRefusedError(ApiError, PermanentError):
+    """A 4xx the request cannot outgrow by retrying (400 Bad Request, 422 Invalid...)."""
+
+
+class ApiUnauthorizedError(ApiRefusedError, AccessDeniedError):
+    """401: our credentials were not accepted."""
+
+
+class ApiForbiddenError(ApiRefusedError, AccessDeniedError):
+    """403: RBAC does not allow the request."""
+
+
+class ApiNotFoundError(ApiRefusedError):
+    """404: the object (or its namespace, or the resource type) does not exist."""
+
+
+class ApiGoneError(ApiRefusedError):
+    """410: a watch's resourceVersion or a list's continue token has expired: re-list."""
+
+
+class ApiConflictError(ApiError, ConflictError):
+    """409: an optimistic-concurrency race lost, or the object already exists."""
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    401: ApiUnauthorizedError,
+    403: ApiForbiddenError,
+    404: ApiNotFoundError,
+    409: ApiConflictError,
+    410: ApiGoneError,
+    429: ApiThrottledError,
+}
+
+
+def api_error(status: int, message: str, *, reason: str = "") -> ApiError:
+    """The error for an apiserver answer (an HTTP status, or a watch's ERROR Status)."""
+    cls = _BY_STATUS.get(status)
+    if cls is None:
+        cls = ApiUnavailableError if status >= 500 or status == 0 else ApiRefusedError
+    if reason in ("Expired", "Gone"):
+        cls = ApiGoneError
+    return cls(redact(message), status=status, reason=reason)
 
 
 _REDACTIONS = [

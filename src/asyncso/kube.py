@@ -1,43 +1,33 @@
 """The Kubernetes adapter on kr8s: typed reads and writes the reconciler and providers need.
 
 Why our own thin layer over kr8s's request API rather than its object classes: we decode with
-msgspec into our Structs (fast, typed, validated), control exactly which verbs hit the
-apiserver (one GET and at most one write per sync), and map HTTP failures onto our error tree
-(`ConflictError` for 409, transient `KubeUnavailableError` for 5xx and timeouts).
+msgspec into our Structs (fast, typed, validated) and control exactly which verbs hit the
+apiserver (one GET and at most one write per sync). Paths and errors come from `apiserver`: every
+name is checked there, and the methods take the `field` a name came from (`spec.target`), so a
+refused name is reported against the field the user wrote.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
-import kr8s
 import kr8s.asyncio
 import msgspec
 
-from asyncso import errors, model, timing
+from asyncso import apiserver, errors, model, timing
 
 log = logging.getLogger("asyncso.kube")
 
 EVENT_COMPONENT = "external-secrets"
+_EVENT_PREFIX = 253 - 17  # name + "." + 16 hex digits fits a DNS subdomain
 _secret_decoder = msgspec.json.Decoder(model.Secret)
 _configmap_decoder = msgspec.json.Decoder(model.ConfigMap)
 _encoder = msgspec.json.Encoder()
-
-
-class KubeUnavailableError(errors.TransientError):
-    """The apiserver did not answer usefully (timeout, connection, 5xx, 429)."""
-
-
-class KubeRequestError(errors.PermanentError):
-    """The apiserver refused the request (400, 403, 422...); the message says why."""
 
 
 class _Meta(msgspec.Struct):
@@ -65,16 +55,6 @@ def _secret_body(secret: model.Secret) -> bytes:
     return _encoder.encode(body)
 
 
-def _message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return errors.redact(body["message"])
-    return f"HTTP {response.status_code}"
-
-
 class Kube:
     """Typed apiserver access for one operator process (one kr8s client, one HTTP pool)."""
 
@@ -93,124 +73,98 @@ class Kube:
         if session is not None:
             await session.aclose()
 
-    @asynccontextmanager
     async def _call(
         self,
         method: str,
-        path: str,
+        url: str,
         *,
+        what: str,
         body: bytes | None = None,
-        content_type: str = "application/json",
-        params: dict[str, str] | None = None,
-    ) -> AsyncIterator[httpx.Response]:
-        kwargs: dict[str, Any] = {}
-        if body is not None:
-            kwargs["content"] = body
-            kwargs["headers"] = {"Content-Type": content_type}
-        if params:
-            kwargs["params"] = params
-        try:
-            async with (
-                self._gate,
-                self.api.call_api(
-                    method, version="", base=path, url="", raise_for_status=False, **kwargs
-                ) as response,
-            ):
-                if response.status_code >= 500 or response.status_code == 429:
-                    raise KubeUnavailableError(f"{method} {path}: {_message(response)}")
-                yield response
-        except (httpx.TransportError, kr8s.APITimeoutError) as exc:
-            raise KubeUnavailableError(f"{method} {path}: {type(exc).__name__}") from None
-
-    @staticmethod
-    def _check(response: httpx.Response, what: str) -> None:
-        status = response.status_code
-        if status < 300:
-            return
-        if status == 409:
-            raise errors.ConflictError(f"{what}: {_message(response)}")
-        if status in (401, 403):
-            raise errors.AccessDeniedError(f"{what}: {_message(response)}")
-        raise KubeRequestError(f"{what}: {_message(response)}")
+        content_type: str = apiserver.JSON,
+    ) -> bytes:
+        async with self._gate:
+            return await apiserver.call(
+                self.api, method, url, body=body, content_type=content_type, what=what
+            )
 
     # --- Secrets -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _secret_path(namespace: str, name: str = "") -> str:
-        base = f"/api/v1/namespaces/{namespace}/secrets"
-        return f"{base}/{name}" if name else base
+    async def get_secret(
+        self, namespace: str, name: str, *, field: str = "metadata"
+    ) -> model.Secret | None:
+        url = apiserver.path(apiserver.SECRETS, namespace=namespace, name=name, field=field)
+        try:
+            content = await self._call("GET", url, what=f"get Secret {namespace}/{name}")
+        except errors.ApiNotFoundError:
+            return None
+        return _secret_decoder.decode(content)
 
-    async def get_secret(self, namespace: str, name: str) -> model.Secret | None:
-        async with self._call("GET", self._secret_path(namespace, name)) as response:
-            if response.status_code == 404:
-                return None
-            self._check(response, f"get Secret {namespace}/{name}")
-            return _secret_decoder.decode(response.content)
-
-    async def create_secret(self, secret: model.Secret) -> model.Secret:
+    async def create_secret(self, secret: model.Secret, *, field: str = "metadata") -> model.Secret:
         meta = secret.metadata
-        body = _secret_body(secret)
-        async with self._call("POST", self._secret_path(meta.namespace), body=body) as response:
-            self._check(response, f"create Secret {meta.namespace}/{meta.name}")
-            return _secret_decoder.decode(response.content)
+        apiserver.path(apiserver.SECRETS, namespace=meta.namespace, name=meta.name, field=field)
+        url = apiserver.path(apiserver.SECRETS, namespace=meta.namespace, field=field)
+        what = f"create Secret {meta.namespace}/{meta.name}"
+        return _secret_decoder.decode(
+            await self._call("POST", url, body=_secret_body(secret), what=what)
+        )
 
-    async def replace_secret(self, secret: model.Secret) -> model.Secret:
+    async def replace_secret(
+        self, secret: model.Secret, *, field: str = "metadata"
+    ) -> model.Secret:
         """PUT with the observed resourceVersion: a concurrent change makes it a ConflictError."""
         meta = secret.metadata
-        body = _secret_body(secret)
-        path = self._secret_path(meta.namespace, meta.name)
-        async with self._call("PUT", path, body=body) as response:
-            self._check(response, f"update Secret {meta.namespace}/{meta.name}")
-            return _secret_decoder.decode(response.content)
+        url = apiserver.path(
+            apiserver.SECRETS, namespace=meta.namespace, name=meta.name, field=field
+        )
+        what = f"update Secret {meta.namespace}/{meta.name}"
+        return _secret_decoder.decode(
+            await self._call("PUT", url, body=_secret_body(secret), what=what)
+        )
 
-    async def delete_secret(self, namespace: str, name: str, *, resource_version: str = "") -> None:
+    async def delete_secret(
+        self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
+    ) -> None:
+        url = apiserver.path(apiserver.SECRETS, namespace=namespace, name=name, field=field)
         options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if resource_version:
             options["preconditions"] = {"resourceVersion": resource_version}
-        body = json.dumps(options).encode()
-        async with self._call("DELETE", self._secret_path(namespace, name), body=body) as response:
-            if response.status_code == 404:
-                return
-            self._check(response, f"delete Secret {namespace}/{name}")
+        with contextlib.suppress(errors.ApiNotFoundError):
+            await self._call(
+                "DELETE",
+                url,
+                body=_encoder.encode(options),
+                what=f"delete Secret {namespace}/{name}",
+            )
 
-    # --- custom resources ----------------------------------------------------------------------
-
-    @staticmethod
-    def object_path(kind: str, namespace: str, name: str) -> str:
-        plural = {
-            "ExternalSecret": "externalsecrets",
-            "SecretStore": "secretstores",
-            "ClusterSecretStore": "clustersecretstores",
-        }[kind]
-        base = f"/apis/{model.GROUP}/{model.VERSION}"
-        if kind == "ClusterSecretStore":
-            return f"{base}/{plural}/{name}"
-        return f"{base}/namespaces/{namespace}/{plural}/{name}"
+    # --- our custom resources ------------------------------------------------------------------
 
     async def patch_status(self, kind: str, namespace: str, name: str, status: Any) -> None:
         """Merge-patch the status subresource (conditions are replaced as a whole list)."""
-        body = _encoder.encode({"status": status})
-        path = self.object_path(kind, namespace, name) + "/status"
-        async with self._call(
-            "PATCH", path, body=body, content_type="application/merge-patch+json"
-        ) as response:
-            if response.status_code == 404:
-                return
-            self._check(response, f"patch status of {kind} {namespace}/{name}")
+        url = apiserver.path(
+            apiserver.BY_KIND[kind], namespace=namespace, name=name, subresource="status"
+        )
+        with contextlib.suppress(errors.ApiNotFoundError):
+            await self._call(
+                "PATCH",
+                url,
+                body=_encoder.encode({"status": status}),
+                content_type=apiserver.MERGE_PATCH,
+                what=f"patch status of {kind} {namespace}/{name}",
+            )
 
     async def set_finalizers(
         self, kind: str, namespace: str, name: str, *, finalizers: list[str], resource_version: str
     ) -> None:
-        body = _encoder.encode(
-            {"metadata": {"finalizers": finalizers, "resourceVersion": resource_version}}
-        )
-        path = self.object_path(kind, namespace, name)
-        async with self._call(
-            "PATCH", path, body=body, content_type="application/merge-patch+json"
-        ) as response:
-            if response.status_code == 404:
-                return
-            self._check(response, f"update finalizers of {kind} {namespace}/{name}")
+        url = apiserver.path(apiserver.BY_KIND[kind], namespace=namespace, name=name)
+        body = {"metadata": {"finalizers": finalizers, "resourceVersion": resource_version}}
+        with contextlib.suppress(errors.ApiNotFoundError):
+            await self._call(
+                "PATCH",
+                url,
+                body=_encoder.encode(body),
+                content_type=apiserver.MERGE_PATCH,
+                what=f"update finalizers of {kind} {namespace}/{name}",
+            )
 
     # --- events --------------------------------------------------------------------------------
 
@@ -220,13 +174,12 @@ class Kube:
         """Record a core/v1 Event. Best effort: an event failure never fails a sync."""
         now = timing.format_time(time.time())
         namespace = involved.namespace or "default"
+        # An Event name is a subdomain too: leave room for the suffix on a long object name.
+        name = f"{involved.name[:_EVENT_PREFIX].rstrip('.-')}.{uuid.uuid4().hex[:16]}"
         event = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {
-                "name": f"{involved.name}.{uuid.uuid4().hex[:16]}",
-                "namespace": namespace,
-            },
+            "metadata": {"name": name, "namespace": namespace},
             "involvedObject": {
                 "apiVersion": model.API_VERSION,
                 "kind": kind,
@@ -244,46 +197,57 @@ class Kube:
             "count": 1,
         }
         try:
-            async with self._call(
-                "POST", f"/api/v1/namespaces/{namespace}/events", body=_encoder.encode(event)
-            ) as response:
-                self._check(response, "create Event")
+            url = apiserver.path(apiserver.EVENTS, namespace=namespace)
+            await self._call("POST", url, body=_encoder.encode(event), what="create Event")
         except errors.AsyncsoError as exc:
             log.warning("could not record event", extra={"reason": reason, "error": str(exc)})
 
     # --- reads for templates and providers (ports.KubeReader) ----------------------------------
 
-    async def get_config_map(self, namespace: str, name: str) -> model.ConfigMap | None:
-        async with self._call("GET", f"/api/v1/namespaces/{namespace}/configmaps/{name}") as resp:
-            if resp.status_code == 404:
-                return None
-            self._check(resp, f"get ConfigMap {namespace}/{name}")
-            return _configmap_decoder.decode(resp.content)
+    async def get_config_map(
+        self, namespace: str, name: str, *, field: str = "metadata"
+    ) -> model.ConfigMap | None:
+        url = apiserver.path(apiserver.CONFIGMAPS, namespace=namespace, name=name, field=field)
+        try:
+            content = await self._call("GET", url, what=f"get ConfigMap {namespace}/{name}")
+        except errors.ApiNotFoundError:
+            return None
+        return _configmap_decoder.decode(content)
 
-    async def read_secret(self, namespace: str, name: str) -> model.Secret | None:
-        return await self.get_secret(namespace, name)
-
-    async def read_service_account_annotations(self, namespace: str, name: str) -> dict[str, str]:
-        path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}"
-        async with self._call("GET", path) as response:
-            if response.status_code == 404:
-                raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found")
-            self._check(response, f"get ServiceAccount {namespace}/{name}")
-            return msgspec.json.decode(response.content, type=_Named).metadata.annotations
+    async def get_service_account_annotations(
+        self, namespace: str, name: str, *, field: str = "metadata"
+    ) -> dict[str, str]:
+        url = apiserver.path(apiserver.SERVICEACCOUNTS, namespace=namespace, name=name, field=field)
+        try:
+            content = await self._call("GET", url, what=f"get ServiceAccount {namespace}/{name}")
+        except errors.ApiNotFoundError:
+            raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found") from None
+        return msgspec.json.decode(content, type=_Named).metadata.annotations
 
     async def create_token(
-        self, namespace: str, name: str, *, audiences: list[str], expiration_seconds: int = 3600
+        self,
+        namespace: str,
+        name: str,
+        *,
+        audiences: list[str],
+        expiration_seconds: int = 3600,
+        field: str = "metadata",
     ) -> str:
-        body = _encoder.encode(
-            {
-                "apiVersion": "authentication.k8s.io/v1",
-                "kind": "TokenRequest",
-                "spec": {"audiences": audiences, "expirationSeconds": expiration_seconds},
-            }
+        url = apiserver.path(
+            apiserver.SERVICEACCOUNTS,
+            namespace=namespace,
+            name=name,
+            subresource="token",
+            field=field,
         )
-        path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token"
-        async with self._call("POST", path, body=body) as response:
-            if response.status_code == 404:
-                raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found")
-            self._check(response, f"create token for ServiceAccount {namespace}/{name}")
-            return msgspec.json.decode(response.content, type=_TokenRequest).status.token
+        body = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"audiences": audiences, "expirationSeconds": expiration_seconds},
+        }
+        what = f"create token for ServiceAccount {namespace}/{name}"
+        try:
+            content = await self._call("POST", url, body=_encoder.encode(body), what=what)
+        except errors.ApiNotFoundError:
+            raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found") from None
+        return msgspec.json.decode(content, type=_TokenRequest).status.token

@@ -33,10 +33,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-import kr8s
 import kr8s.asyncio
 import msgspec
+
+from asyncso import apiserver, errors, names
 
 log = logging.getLogger("asyncso.leader")
 
@@ -44,7 +44,6 @@ DEFAULT_ID = "external-secrets-controller"
 DEFAULT_LEASE_DURATION = 15.0
 DEFAULT_RENEW_DEADLINE = 10.0
 DEFAULT_RETRY_PERIOD = 2.0
-_BASE = "/apis/coordination.k8s.io/v1"
 _SA_NAMESPACE_FILE = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
@@ -108,10 +107,6 @@ def resolve_namespace(configured: str = "") -> str:
     return "default"
 
 
-class _Attempt(Exception):
-    """One try failed for a reason worth retrying (conflict, apiserver trouble)."""
-
-
 class LeaderElector:
     """Campaign for one Lease forever; know at any instant whether we may write.
 
@@ -136,6 +131,11 @@ class LeaderElector:
         on_started_leading: Callable[[], None] | None = None,
         on_lost: Callable[[], None] | None = None,
     ) -> None:
+        if not names.is_valid(name, names.SUBDOMAIN) or not names.is_valid(namespace, names.LABEL):
+            raise ValueError(
+                f"leader election: {namespace!r}/{name!r} is not a valid Lease namespace/name "
+                "(--leader-election-namespace, --leader-election-id)"
+            )
         if not lease_duration > renew_deadline > retry_period > 0:
             raise ValueError(
                 "leader election needs lease_duration > renew_deadline > retry_period > 0, got "
@@ -243,7 +243,7 @@ class LeaderElector:
         try:
             async with asyncio.timeout(max(within, 0.001)):
                 ok = await self._try_acquire_or_renew()
-        except (TimeoutError, _Attempt, httpx.TransportError, kr8s.APITimeoutError) as exc:
+        except (TimeoutError, errors.ApiError) as exc:
             log.debug("leader lease attempt failed: %s", exc or type(exc).__name__)
             return False
         if ok:
@@ -333,7 +333,7 @@ class LeaderElector:
         try:
             async with asyncio.timeout(self.renew_deadline):
                 self._remember(await self._write("PUT", released))
-        except (TimeoutError, _Attempt, httpx.TransportError, kr8s.APITimeoutError) as exc:
+        except (TimeoutError, errors.ApiError) as exc:
             log.warning("could not release leader lease: %s", exc or type(exc).__name__)
             return False
         log.info("released leader lease", extra=self._fields())
@@ -342,45 +342,32 @@ class LeaderElector:
     # --- HTTP ----------------------------------------------------------------------------------
 
     async def _get(self) -> Lease | None:
-        async with self.api.call_api(
-            "GET",
-            version="",
-            base=_BASE,
-            namespace=self.namespace,
-            url=f"leases/{self.name}",
-            raise_for_status=False,
-        ) as response:
-            if response.status_code == 404:
-                return None
-            self._check(response, "get")
-            return _lease_decoder.decode(response.content)
+        url = apiserver.path(apiserver.LEASES, namespace=self.namespace, name=self.name)
+        try:
+            return _lease_decoder.decode(await self._send("GET", url, verb="get"))
+        except errors.ApiNotFoundError:
+            return None
 
     async def _write(self, method: str, lease: Lease) -> Lease:
-        url = "leases" if method == "POST" else f"leases/{self.name}"
-        async with self.api.call_api(
-            method,
-            version="",
-            base=_BASE,
-            namespace=self.namespace,
-            url=url,
-            content=_body(lease),
-            headers={"Content-Type": "application/json"},
-            raise_for_status=False,
-        ) as response:
-            self._check(response, "create" if method == "POST" else "update")
-            return _lease_decoder.decode(response.content)
+        name = None if method == "POST" else self.name
+        url = apiserver.path(apiserver.LEASES, namespace=self.namespace, name=name)
+        verb = "create" if method == "POST" else "update"
+        return _lease_decoder.decode(await self._send(method, url, body=_body(lease), verb=verb))
 
-    def _check(self, response: httpx.Response, verb: str) -> None:
-        status = response.status_code
-        if status < 300:
-            return
-        if status == 409:
-            raise _Attempt(f"{verb} lease {self.namespace}/{self.name}: conflict")
-        # 403 is a misconfiguration (RBAC); say so loudly but keep retrying: it may be fixed.
-        level = logging.ERROR if status in (401, 403) else logging.WARNING
-        log.log(
-            level,
-            "leader lease request refused",
-            extra={**self._fields(), "verb": verb, "status": status},
-        )
-        raise _Attempt(f"{verb} lease {self.namespace}/{self.name}: HTTP {status}")
+    async def _send(self, method: str, url: str, *, verb: str, body: bytes | None = None) -> bytes:
+        try:
+            return await apiserver.call(
+                self.api, method, url, body=body, what=f"{verb} lease {self.namespace}/{self.name}"
+            )
+        except errors.ApiError as exc:
+            if exc.status and not isinstance(
+                exc, errors.ApiConflictError | errors.ApiNotFoundError
+            ):
+                # 403 is a misconfiguration (RBAC): say so loudly, but keep retrying.
+                level = logging.ERROR if exc.status in (401, 403) else logging.WARNING
+                log.log(
+                    level,
+                    "leader lease request refused",
+                    extra={**self._fields(), "verb": verb, "status": exc.status},
+                )
+            raise

@@ -10,9 +10,12 @@ Field names follow ESO's v1 CRDs exactly, so ESO users' manifests apply unchange
 
 from __future__ import annotations
 
-from typing import Literal
+import dataclasses
+from typing import Annotated, Literal
 
 import msgspec
+
+from asyncso import names
 
 GROUP = "external-secrets.io"
 VERSION = "v1"
@@ -27,6 +30,9 @@ FINALIZER = "externalsecrets.external-secrets.io/externalsecret-cleanup"
 
 DEFAULT_REFRESH_INTERVAL = "1h0m0s"
 
+Key = tuple[str, str]
+"""(namespace, name) of an object; namespace is "" for cluster-scoped objects."""
+
 CreationPolicy = Literal["Owner", "Orphan", "Merge", "None"]
 DeletionPolicy = Literal["Delete", "Merge", "Retain"]
 RefreshPolicy = Literal["CreatedOnce", "Periodic", "OnChange"]
@@ -39,6 +45,37 @@ TemplateMergePolicy = Literal["Replace", "Merge"]
 TemplateScope = Literal["Values", "KeysAndValues"]
 TemplateTarget = Literal["Data", "Annotations", "Labels"]
 AwsService = Literal["SecretsManager", "ParameterStore"]
+
+
+# Name fields carry ESO's CRD patterns into the generated schema (`crdgen`), so the apiserver
+# refuses `../x` and friends at admission. Decoding does not check them: `validate` and the
+# path builder (`apiserver.path`) do, with a message that names the field.
+SubdomainName = Annotated[
+    str,
+    msgspec.Meta(
+        extra_json_schema={
+            "pattern": names.DNS_SUBDOMAIN_PATTERN,
+            "maxLength": names.DNS_SUBDOMAIN_MAX,
+            "minLength": 1,
+        }
+    ),
+]
+LabelName = Annotated[
+    str,
+    msgspec.Meta(
+        extra_json_schema={
+            "pattern": names.DNS_LABEL_PATTERN,
+            "maxLength": names.DNS_LABEL_MAX,
+            "minLength": 1,
+        }
+    ),
+]
+DataKey = Annotated[
+    str,
+    msgspec.Meta(
+        extra_json_schema={"pattern": names.KEY_PATTERN, "maxLength": names.KEY_MAX, "minLength": 1}
+    ),
+]
 
 
 class _Obj(msgspec.Struct, rename="camel", omit_defaults=True, forbid_unknown_fields=False):
@@ -90,6 +127,17 @@ class ConfigMap(_Obj):
     kind: str = "ConfigMap"
 
 
+@dataclasses.dataclass(frozen=True)
+class SecretContent:
+    """What an ExternalSecret wants its target Secret to hold (after templating): the input of
+    `plan`, which decides how it lands on the observed Secret."""
+
+    data: dict[str, bytes]
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    type: str
+
+
 class Namespace(_Obj):
     metadata: ObjectMeta
     api_version: str = "v1"
@@ -119,14 +167,14 @@ class Condition(_Obj):
 
 
 class SecretKeySelector(_Obj):
-    name: str = ""
-    key: str = ""
-    namespace: str | None = None
+    name: SubdomainName = ""
+    key: DataKey = ""
+    namespace: LabelName | None = None
 
 
 class ServiceAccountSelector(_Obj):
-    name: str
-    namespace: str | None = None
+    name: SubdomainName
+    namespace: LabelName | None = None
     audiences: list[str] = []
 
 
@@ -187,7 +235,7 @@ class Provider(_Obj):
 
 class ClusterSecretStoreCondition(_Obj):
     namespace_selector: LabelSelector | None = None
-    namespaces: list[str] = []
+    namespaces: list[LabelName] = []
     namespace_regexes: list[str] = []
 
 
@@ -223,12 +271,12 @@ class SecretStore(_Obj):
 
 
 class StoreRef(_Obj):
-    name: str = ""
+    name: SubdomainName = ""
     kind: StoreKind = "SecretStore"
 
 
 class GeneratorRef(_Obj):
-    name: str
+    name: SubdomainName
     kind: str
     api_version: str = ""
 
@@ -248,7 +296,7 @@ class RemoteRef(_Obj):
 
 
 class ExternalSecretData(_Obj):
-    secret_key: str
+    secret_key: DataKey
     remote_ref: RemoteRef
     source_ref: SourceRef | None = None
 
@@ -298,12 +346,12 @@ class ExternalSecretDataFrom(_Obj):
 
 
 class TemplateRefItem(_Obj):
-    key: str
+    key: DataKey
     template_as: TemplateScope = "Values"
 
 
 class TemplateRef(_Obj):
-    name: str
+    name: SubdomainName
     items: list[TemplateRefItem] = []
 
 
@@ -329,7 +377,7 @@ class Template(_Obj):
 
 
 class Target(_Obj):
-    name: str = ""
+    name: SubdomainName = ""
     creation_policy: CreationPolicy = "Owner"
     deletion_policy: DeletionPolicy = "Retain"
     template: Template | None = None

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 from typing import Literal
 
-from asyncso import model, render, templating
+from asyncso import model, render
 
 ANNOTATION_MANAGED_KEYS = "reconcile.asyncso.io/managed-keys"
 
@@ -33,7 +33,7 @@ Action = Literal["none", "create", "update", "delete"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Outcome:
+class Report:
     """The Ready condition and the Event that go with a plan."""
 
     ready: bool
@@ -47,7 +47,7 @@ class Outcome:
 class Plan:
     action: Action
     secret: model.Secret | None
-    outcome: Outcome
+    report: Report
     #: Name recorded as `status.binding` (the target), or "" when nothing was bound.
     binding: str = ""
 
@@ -68,10 +68,10 @@ def is_valid(secret: model.Secret | None) -> bool:
     return meta.annotations.get(model.ANNOTATION_DATA_HASH) == render.data_hash(secret.data)
 
 
-def failure(message: str, detail: str) -> Outcome:
+def failure(message: str, detail: str) -> Report:
     """A failed sync: Ready=False, and an `UpdateFailed` warning event (never with values)."""
     text = f"{message}: {detail}" if detail else message
-    return Outcome(
+    return Report(
         ready=False,
         reason=REASON_ERROR,
         message=text,
@@ -90,7 +90,7 @@ def owned_by_other(es: model.ExternalSecret, observed: model.Secret) -> bool:
 
 
 def plan_sync(
-    es: model.ExternalSecret, desired: templating.Rendered | None, observed: model.Secret | None
+    es: model.ExternalSecret, desired: model.SecretContent | None, observed: model.Secret | None
 ) -> Plan:
     """Plan a sync. `desired` is None when every remote secret is gone and `deletionPolicy`
     (`Delete` or `Merge`) says to act on that; otherwise it is the rendered content."""
@@ -102,14 +102,14 @@ def plan_sync(
     if desired is None:
         return _plan_remote_gone(es, observed)
     if target.creation_policy == "None":
-        return Plan("none", None, Outcome(True, REASON_SYNCED, MSG_SYNCED))
+        return Plan("none", None, Report(True, REASON_SYNCED, MSG_SYNCED))
     if target.creation_policy == "Merge":
         if observed is None:
             message = (
                 f"the desired secret {name} was not found. "
                 "With creationPolicy=Merge the secret won't be created"
             )
-            return Plan("none", None, Outcome(False, REASON_MISSING, message))
+            return Plan("none", None, Report(False, REASON_MISSING, message))
         return _write(es, observed, _merged(es, desired, observed))
     return _write(es, observed, _owned(es, desired, observed))
 
@@ -118,22 +118,20 @@ def _plan_remote_gone(es: model.ExternalSecret, observed: model.Secret | None) -
     target = es.spec.target
     if target.deletion_policy == "Delete":
         if observed is None:
-            return Plan("none", None, Outcome(True, REASON_DELETED, MSG_DELETED))
+            return Plan("none", None, Report(True, REASON_DELETED, MSG_DELETED))
         if observed.metadata.labels.get(model.LABEL_MANAGED) != "true":
             return Plan("none", None, failure(MSG_DELETE, "the target is not managed by us"))
-        outcome = Outcome(True, REASON_DELETED, MSG_DELETED, "Deleted", "Deleted Secret")
-        return Plan("delete", observed, outcome)
+        report = Report(True, REASON_DELETED, MSG_DELETED, "Deleted", "Deleted Secret")
+        return Plan("delete", observed, report)
     if target.deletion_policy == "Merge":
         if observed is None:
-            return Plan("none", None, Outcome(True, REASON_DELETED, MSG_MERGED_AWAY))
-        empty = templating.Rendered(data={}, labels={}, annotations={}, type=observed.type)
+            return Plan("none", None, Report(True, REASON_DELETED, MSG_MERGED_AWAY))
+        empty = model.SecretContent(data={}, labels={}, annotations={}, type=observed.type)
         merged = _merged(es, empty, observed)
         plan = _write(es, observed, merged)
         return dataclasses.replace(
             plan,
-            outcome=dataclasses.replace(
-                plan.outcome, reason=REASON_DELETED, message=MSG_MERGED_AWAY
-            ),
+            report=dataclasses.replace(plan.report, reason=REASON_DELETED, message=MSG_MERGED_AWAY),
         )
     # Retain never reaches here (a missing remote secret is an error then); be safe anyway.
     return Plan("none", None, failure(MSG_GET_DATA, "remote secret not found"))
@@ -141,7 +139,7 @@ def _plan_remote_gone(es: model.ExternalSecret, observed: model.Secret | None) -
 
 def _managed_metadata(
     es: model.ExternalSecret,
-    desired: templating.Rendered,
+    desired: model.SecretContent,
     data: dict[str, bytes],
     *,
     labels: dict[str, str],
@@ -155,7 +153,7 @@ def _managed_metadata(
 
 
 def _owned(
-    es: model.ExternalSecret, desired: templating.Rendered, observed: model.Secret | None
+    es: model.ExternalSecret, desired: model.SecretContent, observed: model.Secret | None
 ) -> model.Secret:
     """Owner/Orphan: the data is exactly what the ExternalSecret renders; other parties'
     labels and annotations on an existing Secret survive."""
@@ -195,7 +193,7 @@ def _owned(
 
 
 def _merged(
-    es: model.ExternalSecret, desired: templating.Rendered, observed: model.Secret
+    es: model.ExternalSecret, desired: model.SecretContent, observed: model.Secret
 ) -> model.Secret:
     """Merge: keep foreign keys; drop keys we wrote before that no longer render; set ours."""
     previous = observed.metadata.annotations.get(ANNOTATION_MANAGED_KEYS, "")
@@ -239,7 +237,7 @@ def _same(a: model.Secret, b: model.Secret) -> bool:
 
 def _write(es: model.ExternalSecret, observed: model.Secret | None, secret: model.Secret) -> Plan:
     name = model.target_name(es)
-    synced = Outcome(True, REASON_SYNCED, MSG_SYNCED)
+    synced = Report(True, REASON_SYNCED, MSG_SYNCED)
     if observed is None:
         created = dataclasses.replace(
             synced, event_reason="Created", event_message="Created Secret"

@@ -7,7 +7,7 @@ the core knowing them, and unit tests can pass in-memory doubles.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from asyncso import model
 
@@ -58,18 +58,80 @@ class ProviderFactory(Protocol):
 
 
 class KubeReader(Protocol):
-    """The reads providers need from the cluster (credentials, service-account tokens)."""
+    """The reads templates and providers need from the cluster, and service-account tokens.
 
-    async def read_secret(self, namespace: str, name: str) -> model.Secret | None:
+    `field` is where the name came from in the spec (`spec.target`,
+    `spec.provider.aws.auth.jwt.serviceAccountRef`): an invalid name or namespace raises
+    `errors.InvalidNameError` naming `<field>.name` / `<field>.namespace`, before any request.
+    """
+
+    async def get_secret(
+        self, namespace: str, name: str, *, field: str = "metadata"
+    ) -> model.Secret | None:
         """The Secret, or None when it does not exist."""
         ...
 
-    async def read_service_account_annotations(self, namespace: str, name: str) -> dict[str, str]:
+    async def get_config_map(
+        self, namespace: str, name: str, *, field: str = "metadata"
+    ) -> model.ConfigMap | None:
+        """The ConfigMap, or None when it does not exist."""
+        ...
+
+    async def get_service_account_annotations(
+        self, namespace: str, name: str, *, field: str = "metadata"
+    ) -> dict[str, str]:
         """The service account's annotations (e.g. `eks.amazonaws.com/role-arn`)."""
         ...
 
     async def create_token(
-        self, namespace: str, name: str, *, audiences: list[str], expiration_seconds: int = 3600
+        self,
+        namespace: str,
+        name: str,
+        *,
+        audiences: list[str],
+        expiration_seconds: int = 3600,
+        field: str = "metadata",
     ) -> str:
         """A service-account token minted through the TokenRequest API."""
         ...
+
+
+class KubeWriter(Protocol):
+    """The writes a sync and the store controller make. Names are checked as `KubeReader`'s."""
+
+    async def create_secret(self, secret: model.Secret, *, field: str = "metadata") -> model.Secret:
+        """POST; an existing Secret is an `errors.ApiConflictError`."""
+        ...
+
+    async def replace_secret(
+        self, secret: model.Secret, *, field: str = "metadata"
+    ) -> model.Secret:
+        """PUT with the observed resourceVersion: a concurrent change is `ApiConflictError`."""
+        ...
+
+    async def delete_secret(
+        self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
+    ) -> None:
+        """DELETE (with a resourceVersion precondition when given); absent is fine."""
+        ...
+
+    async def patch_status(self, kind: str, namespace: str, name: str, status: Any) -> None:
+        """Merge-patch the status subresource of one of our objects; absent is fine."""
+        ...
+
+    async def set_finalizers(
+        self, kind: str, namespace: str, name: str, *, finalizers: list[str], resource_version: str
+    ) -> None:
+        """Replace the finalizers of one of our objects; absent is fine."""
+        ...
+
+    async def emit_event(
+        self, involved: model.ObjectMeta, *, kind: str, type_: str, reason: str, message: str
+    ) -> None:
+        """Record an Event about one of our objects; best effort, never raises."""
+        ...
+
+
+class KubeClient(KubeReader, KubeWriter, Protocol):
+    """Everything the reconciler and the store controller do on the cluster (`kube.Kube`, and
+    `fake_kube.FakeKube` in tests)."""

@@ -9,7 +9,6 @@ target Secret untouched, and only `plan` decides a delete or a shrink.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 import time
@@ -19,44 +18,47 @@ from typing import Any
 import msgspec
 
 from asyncso import (
-    conditions,
     errors,
-    kube,
     metrics,
     model,
+    observability,
     plan,
     ports,
     providers,
     render,
+    scheduler,
     settings,
+    status,
     stores,
     templating,
     timing,
+    validation,
     view,
 )
 
 log = logging.getLogger("asyncso.reconciler")
+
+MSG_STORE = "could not get store"
+MSG_TEMPLATE = "could not apply template"
+DONE = scheduler.SyncResult(ok=True, next_at=None)
+RETRY = scheduler.SyncResult(ok=False, next_at=None, retry=True)
+
+#: Where the target Secret's name comes from (`spec.target.name`, defaulting to the ES's name).
+TARGET = "spec.target"
 
 
 class NotLeaderError(errors.TransientError):
     """Leadership is gone: nothing may be written (the process is about to exit)."""
 
 
-@dataclasses.dataclass(frozen=True)
-class SyncResult:
-    """What the scheduler needs: did it work, and when to come back (None: only on a wake)."""
-
-    ok: bool
-    next_at: float | None
-    retry: bool = False  # True: back off and try again even without a wake
-
-
 class Reconciler:
+    """Syncs one ExternalSecret at a time, by key, against the view and the cluster."""
+
     def __init__(
         self,
         *,
         state: view.View,
-        kube_client: kube.Kube,
+        kube_client: ports.KubeClient,
         registry: providers.ProviderRegistry,
         config: settings.Settings,
         clock: Callable[[], float] = time.time,
@@ -73,90 +75,90 @@ class Reconciler:
 
     # --- entry point ---------------------------------------------------------------------------
 
-    async def sync(self, key: view.Key) -> SyncResult:
+    async def sync(self, key: model.Key) -> scheduler.SyncResult:
+        """One sync: the leader gate, then the invalid / foreign / finalizing cases, then
+        `_reconcile` (plan and write), then the report (Event, status, metrics, log)."""
         if self.may_write is not None and not self.may_write():
-            return SyncResult(ok=False, next_at=None, retry=True)
+            return RETRY
         item = self.view.externalsecrets.get(key)
         if item is None:
-            return SyncResult(ok=True, next_at=None)
+            return DONE
         if isinstance(item, view.InvalidObject):
-            try:
-                await self._report_invalid(item)
-            except errors.AsyncsoError:
-                return SyncResult(ok=False, next_at=None, retry=True)
-            return SyncResult(ok=False, next_at=None)
+            return await self._report_invalid(item)
         es = item
         if self._not_ours(es):
-            return SyncResult(ok=True, next_at=None)
+            return DONE
         if es.metadata.deletion_timestamp:
             try:
                 await self._finalize(es)
             except errors.AsyncsoError:
-                return SyncResult(ok=False, next_at=None, retry=True)
-            return SyncResult(ok=True, next_at=None)
+                return RETRY
+            return DONE
         started = self.clock()
         labels = {"name": es.metadata.name, "namespace": es.metadata.namespace}
         metrics.SYNC_CALLS_TOTAL.labels(**labels).inc()
-        binding = ""
         try:
-            await self._ensure_finalizer(es)
-            the_plan = await self._plan(es, trust_view=True)
-            try:
-                await self._execute(es, the_plan)
-            except errors.ConflictError:
-                if the_plan.action != "create":
-                    raise
-                # The view said "no Secret" but one exists (unmanaged, or the view lags).
-                the_plan = await self._plan(es, trust_view=False)
-                await self._execute(es, the_plan)
-            binding = the_plan.binding
-            outcome = the_plan.outcome
+            the_plan = await self._reconcile(es)
         except errors.AsyncsoError as exc:
-            outcome = plan.failure(_message_for(exc), _detail(exc))
-            transient = exc.transient
+            report, binding, transient = (
+                plan.failure(_message_for(exc), _detail(exc)),
+                "",
+                exc.transient,
+            )
         else:
-            transient = False
-        ok = outcome.ready
-        if not ok:
+            report, binding, transient = the_plan.report, the_plan.binding, False
+        if not report.ready:
             metrics.SYNC_CALLS_ERROR.labels(**labels).inc()
-        if outcome.event_reason:
-            event_type = "Normal" if ok else "Warning"
+        event = status.event_for(report)
+        if event is not None:
             await self.kube.emit_event(
                 es.metadata,
                 kind="ExternalSecret",
-                type_=event_type,
-                reason=outcome.event_reason,
-                message=outcome.event_message,
+                type_=event.type,
+                reason=event.reason,
+                message=event.message,
             )
+        fields = observability.log_fields(namespace=key[0], name=key[1])
         try:
-            await self._write_status(es, outcome, started=started, ok=ok, binding=binding)
+            await self._write_status(es, report, started=started, binding=binding)
         except errors.AsyncsoError as exc:
             # The Secret is written (or untouched); only the report failed: try again soon.
-            log.warning(
-                "status write failed",
-                extra={"namespace": key[0], "object_name": key[1], "error": _detail(exc)},
-            )
-            return SyncResult(ok=False, next_at=None, retry=True)
+            log.warning("status write failed", extra={**fields, "error": _detail(exc)})
+            return RETRY
         elapsed = self.clock() - started
         metrics.EXTERNALSECRET_RECONCILE_DURATION.labels(**labels).set(elapsed * 1000)
-        metrics.RECONCILE_SECONDS.labels(result="ok" if ok else "error").observe(elapsed)
-        if not ok:
+        metrics.RECONCILE_SECONDS.labels(result="ok" if report.ready else "error").observe(elapsed)
+        if not report.ready:
             log.info(
                 "sync failed",
                 extra={
-                    "namespace": key[0],
-                    "object_name": key[1],
-                    "reason": outcome.reason,
-                    "error": outcome.message,
+                    **fields,
+                    "reason": report.reason,
+                    "error": report.message,
                     "transient": transient,
                 },
             )
-            return SyncResult(ok=False, next_at=None, retry=True)
+            return RETRY
         synced = _with_refresh(es, started, self._synced_version(es))
         next_at = timing.next_refresh(
             synced, now=self.clock(), jitter=self.settings.refresh_jitter, rand=self.rand()
         )
-        return SyncResult(ok=True, next_at=next_at)
+        return scheduler.SyncResult(ok=True, next_at=next_at)
+
+    async def _reconcile(self, es: model.ExternalSecret) -> plan.Plan:
+        """Validate, keep the finalizer right, plan from the view, write; re-plan from a fresh
+        read when a create finds the Secret exists after all (the view lags, or it is not ours)."""
+        validation.validate(es)
+        await self._ensure_finalizer(es)
+        the_plan = await self._plan(es, trust_view=True)
+        try:
+            await self._execute(the_plan)
+        except errors.ConflictError:
+            if the_plan.action != "create":
+                raise
+            the_plan = await self._plan(es, trust_view=False)
+            await self._execute(the_plan)
+        return the_plan
 
     def _synced_version(self, es: model.ExternalSecret) -> str:
         store = stores.version_of(es.metadata.namespace, es.spec.secret_store_ref, self.view.stores)
@@ -175,23 +177,12 @@ class Reconciler:
 
     # --- the steps -----------------------------------------------------------------------------
 
-    async def desired(self, es: model.ExternalSecret) -> templating.Rendered | None:
+    async def desired(self, es: model.ExternalSecret) -> model.SecretContent | None:
         """What the target Secret should hold, from the providers and the template; None when
         every remote secret is gone and `deletionPolicy` (Delete/Merge) says to act on it.
         Also used by `asyncso render`."""
+        validation.validate(es)
         spec = es.spec
-        if spec.target.deletion_policy == "Delete" and spec.target.creation_policy in (
-            "Merge",
-            "None",
-        ):
-            raise errors.InvalidSpecError(
-                "spec.target.deletionPolicy: Delete requires creationPolicy Owner or Orphan"
-            )
-        if spec.target.deletion_policy == "Merge" and spec.target.creation_policy == "None":
-            raise errors.InvalidSpecError(
-                "spec.target.deletionPolicy: Merge cannot be used with creationPolicy None"
-            )
-        timing.parse_duration(spec.refresh_interval)
         fetched = await self._fetch(es)
         values = render.values(spec, fetched)
         if not values and spec.target.deletion_policy in ("Delete", "Merge"):
@@ -209,7 +200,7 @@ class Reconciler:
             and es.spec.target.creation_policy in ("Owner", "Orphan")
             and target not in self.view.secrets
         ):
-            observed = await self.kube.get_secret(*target)
+            observed = await self.kube.get_secret(*target, field=TARGET)
         return plan.plan_sync(es, desired, observed)
 
     async def _provider(
@@ -226,6 +217,7 @@ class Reconciler:
             ref,
             stores=self.view.stores,
             namespace_labels=self.view.namespaces.get(namespace, {}),
+            verdicts=self.view.store_verdicts,
             where=where,
         )
         cache_key = (store.kind, store.metadata.namespace, store.metadata.name)
@@ -246,7 +238,7 @@ class Reconciler:
     ) -> ports.SecretsProvider:
         """The provider of one `data[]`/`dataFrom[]` entry: its own `sourceRef.storeRef`, or the
         ExternalSecret's store."""
-        ref = _entry_ref(source, es.spec.secret_store_ref, where=where)
+        ref = _entry_ref(source, es.spec.secret_store_ref)
         field = f"{where}.sourceRef.storeRef" if source else "spec.secretStoreRef"
         return await self._provider(es, ref, where=field, cache=cache)
 
@@ -265,8 +257,6 @@ class Reconciler:
                 jobs.append(provider.get_secret_map(entry.extract))
             elif entry.find is not None:
                 jobs.append(provider.get_all_secrets(entry.find))
-            else:
-                raise errors.InvalidSpecError(f"{where}: one of extract or find is required")
         results = await asyncio.gather(*jobs, return_exceptions=True)
         missing_ok = spec.target.deletion_policy in ("Delete", "Merge")
         values: list[Any] = []
@@ -288,21 +278,21 @@ class Reconciler:
 
     async def _template(
         self, es: model.ExternalSecret, values: dict[str, bytes]
-    ) -> templating.Rendered:
+    ) -> model.SecretContent:
         template = es.spec.target.template
         if template is None:
-            return templating.Rendered(data=values, labels={}, annotations={}, type="Opaque")
+            return model.SecretContent(data=values, labels={}, annotations={}, type="Opaque")
         namespace = es.metadata.namespace
-        config_map_names, secret_names = templating.referenced_sources(template)
+        config_map_fields, secret_fields = templating.referenced_sources(template)
         config_maps: dict[str, dict[str, str]] = {}
-        for name in sorted(config_map_names):
-            found = await self.kube.get_config_map(namespace, name)
+        for name, field in config_map_fields.items():
+            found = await self.kube.get_config_map(namespace, name, field=field)
             if found is None:
                 raise errors.TemplateError(f"templateFrom: ConfigMap {name!r} not found")
             config_maps[name] = found.data
         secrets: dict[str, dict[str, bytes]] = {}
-        for name in sorted(secret_names):
-            secret = await self.kube.get_secret(namespace, name)
+        for name, field in secret_fields.items():
+            secret = await self.kube.get_secret(namespace, name, field=field)
             if secret is None:
                 raise errors.TemplateError(f"templateFrom: Secret {name!r} not found")
             secrets[name] = secret.data
@@ -314,65 +304,52 @@ class Reconciler:
         if self.may_write is not None and not self.may_write():
             raise NotLeaderError("not the leader; write skipped")
 
-    async def _execute(self, es: model.ExternalSecret, the_plan: plan.Plan) -> None:
+    async def _execute(self, the_plan: plan.Plan) -> None:
         secret = the_plan.secret
         if the_plan.action == "none" or secret is None:
             return
         self._check_leader()
         if the_plan.action == "create":
-            await self.kube.create_secret(secret)
+            await self.kube.create_secret(secret, field=TARGET)
         elif the_plan.action == "update":
-            await self.kube.replace_secret(secret)
+            await self.kube.replace_secret(secret, field=TARGET)
         elif the_plan.action == "delete":
             await self.kube.delete_secret(
                 secret.metadata.namespace,
                 secret.metadata.name,
                 resource_version=secret.metadata.resource_version,
+                field=TARGET,
             )
 
     # --- status, finalizer ---------------------------------------------------------------------
 
     async def _write_status(
-        self,
-        es: model.ExternalSecret,
-        outcome: plan.Outcome,
-        *,
-        started: float,
-        ok: bool,
-        binding: str,
+        self, es: model.ExternalSecret, report: plan.Report, *, started: float, binding: str
     ) -> None:
-        condition = conditions.ready(outcome.ready, outcome.reason, outcome.message)
-        current = conditions.find(es.status.conditions)
-        _set_condition_metric(es, condition)
-        if not ok and conditions.same(current, condition):
-            return  # same failure again: do not rewrite status on every retry
-        status = msgspec.structs.replace(
-            es.status,
-            conditions=conditions.set_condition(es.status.conditions, condition, now=self.clock()),
+        condition = status.ready(report.ready, report.reason, report.message)
+        status.set_condition_metric("ExternalSecret", es.metadata, condition)
+        synced = None
+        if report.ready:
+            synced = (timing.format_time(started), self._synced_version(es))
+        body = status.externalsecret_status(
+            es, report, now=self.clock(), synced=synced, binding=binding
         )
-        if ok:
-            status = msgspec.structs.replace(
-                status,
-                refresh_time=timing.format_time(started),
-                synced_resource_version=self._synced_version(es),
-            )
-        if binding:
-            status = msgspec.structs.replace(status, binding=model.Binding(name=binding))
+        if body is None:
+            return
         self._check_leader()
         await self.kube.patch_status(
-            "ExternalSecret", es.metadata.namespace, es.metadata.name, msgspec.to_builtins(status)
+            "ExternalSecret", es.metadata.namespace, es.metadata.name, body
         )
 
-    async def _report_invalid(self, item: view.InvalidObject) -> None:
-        condition = conditions.ready(
-            False, plan.REASON_ERROR, f"invalid ExternalSecret: {item.error}"
-        )
-        status = {
-            "conditions": [
-                msgspec.to_builtins(conditions.set_condition([], condition, now=self.clock())[0])
-            ]
-        }
-        await self.kube.patch_status("ExternalSecret", item.meta.namespace, item.meta.name, status)
+    async def _report_invalid(self, item: view.InvalidObject) -> scheduler.SyncResult:
+        body = status.invalid_status(item.error, now=self.clock())
+        try:
+            await self.kube.patch_status(
+                "ExternalSecret", item.meta.namespace, item.meta.name, body
+            )
+        except errors.AsyncsoError:
+            return RETRY
+        return scheduler.SyncResult(ok=False, next_at=None)
 
     async def _ensure_finalizer(self, es: model.ExternalSecret) -> None:
         finalizers = es.metadata.finalizers
@@ -398,13 +375,21 @@ class Reconciler:
         if model.FINALIZER not in es.metadata.finalizers:
             return
         namespace, name = es.metadata.namespace, model.target_name(es)
-        observed = await self.kube.get_secret(namespace, name)
+        try:
+            observed = await self.kube.get_secret(namespace, name, field=TARGET)
+        except errors.InvalidNameError as exc:
+            # No Secret of ours can exist under a name the apiserver would refuse.
+            log.info(
+                "finalizer removed: invalid target name",
+                extra={"namespace": namespace, "object_name": es.metadata.name, "error": str(exc)},
+            )
+            observed = None
         if (
             observed is not None
             and observed.metadata.labels.get(model.LABEL_MANAGED) == "true"
             and not plan.owned_by_other(es, observed)
         ):
-            await self.kube.delete_secret(namespace, name)
+            await self.kube.delete_secret(namespace, name, field=TARGET)
         await self.kube.set_finalizers(
             "ExternalSecret",
             namespace,
@@ -415,45 +400,34 @@ class Reconciler:
 
 
 def _entry_ref(
-    source: model.SourceRef | None, default: model.StoreRef | None, *, where: str
+    source: model.SourceRef | None, default: model.StoreRef | None
 ) -> model.StoreRef | None:
+    """An entry's own store (generators are refused by `validation`), else the default."""
     if source is None:
         return default
-    if source.generator_ref is not None:
-        raise errors.InvalidSpecError(
-            f"{where}.sourceRef.generatorRef: generators are not supported yet"
-        )
     return source.store_ref or default
 
 
 def _with_refresh(es: model.ExternalSecret, started: float, version: str) -> model.ExternalSecret:
-    status = msgspec.structs.replace(
+    refreshed = msgspec.structs.replace(
         es.status, refresh_time=timing.format_time(started), synced_resource_version=version
     )
-    return msgspec.structs.replace(es, status=status)
+    return msgspec.structs.replace(es, status=refreshed)
 
 
 def _message_for(exc: errors.AsyncsoError) -> str:
     if isinstance(exc, errors.StoreNotFoundError | errors.StoreNotReadyError):
-        return "could not get store"
+        return MSG_STORE
     if isinstance(exc, errors.InvalidSpecError):
-        return "invalid ExternalSecret"
+        return status.MSG_INVALID_EXTERNALSECRET
     if isinstance(exc, errors.TemplateError):
-        return "could not apply template"
-    if isinstance(exc, errors.ConflictError | kube.KubeUnavailableError | kube.KubeRequestError):
+        return MSG_TEMPLATE
+    if isinstance(exc, errors.AccessDeniedError):
+        return plan.MSG_GET_DATA
+    if isinstance(exc, errors.ConflictError | errors.ApiError):
         return plan.MSG_UPDATE
     return plan.MSG_GET_DATA
 
 
 def _detail(exc: errors.AsyncsoError) -> str:
     return errors.redact(str(exc))
-
-
-def _set_condition_metric(es: model.ExternalSecret, condition: model.Condition) -> None:
-    for status in ("True", "False"):
-        metrics.EXTERNALSECRET_STATUS_CONDITION.labels(
-            name=es.metadata.name,
-            namespace=es.metadata.namespace,
-            condition=condition.type,
-            status=status,
-        ).set(1.0 if condition.status == status else 0.0)

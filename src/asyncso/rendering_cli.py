@@ -24,15 +24,13 @@ class _NoCluster:
     async def _needs(self, what: str) -> Any:
         raise errors.InvalidSpecError(f"{what} needs cluster access: pass --kubeconfig")
 
-    async def get_secret(self, namespace: str, name: str) -> Any:
+    async def get_secret(self, namespace: str, name: str, **_: Any) -> Any:
         return await self._needs(f"reading Secret {namespace}/{name}")
 
-    async def get_config_map(self, namespace: str, name: str) -> Any:
+    async def get_config_map(self, namespace: str, name: str, **_: Any) -> Any:
         return await self._needs(f"reading ConfigMap {namespace}/{name}")
 
-    read_secret = get_secret
-
-    async def read_service_account_annotations(self, namespace: str, name: str) -> Any:
+    async def get_service_account_annotations(self, namespace: str, name: str, **_: Any) -> Any:
         return await self._needs(f"reading ServiceAccount {namespace}/{name}")
 
     async def create_token(self, namespace: str, name: str, **_: Any) -> Any:

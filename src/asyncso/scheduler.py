@@ -19,13 +19,12 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Protocol
 
-from asyncso import timing
+from asyncso import model, timing
 
 log = logging.getLogger("asyncso.scheduler")
 
-Key = tuple[str, str]
+Key = model.Key
 URGENT = 0
 ROUTINE = 1
 
@@ -80,22 +79,16 @@ class _Worker:
     attempt: int = 0
 
 
-class SyncOutcome(Protocol):
-    """What a sync reports back (`reconciler.SyncResult`)."""
-
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def next_at(self) -> float | None: ...
-    @property
-    def retry(self) -> bool: ...
-
-
 @dataclasses.dataclass(frozen=True)
-class _Crashed:
-    ok: bool = False
-    next_at: float | None = None
-    retry: bool = True
+class SyncResult:
+    """What a sync reports back: did it work, and when to come back (None: only on a wake)."""
+
+    ok: bool
+    next_at: float | None
+    retry: bool = False  # True: back off and try again even without a wake
+
+
+CRASHED = SyncResult(ok=False, next_at=None, retry=True)
 
 
 class Scheduler:
@@ -103,7 +96,7 @@ class Scheduler:
 
     def __init__(
         self,
-        sync: Callable[[Key], Awaitable[SyncOutcome]],
+        sync: Callable[[Key], Awaitable[SyncResult]],
         *,
         is_due: Callable[[Key], tuple[bool, float | None]],
         concurrency: int,
@@ -163,7 +156,7 @@ class Scheduler:
             worker.wake.clear()
             priority = URGENT if worker.urgent else ROUTINE
             worker.urgent = False
-            outcome: SyncOutcome
+            outcome: SyncResult
             try:
                 async with self.slots.slot(priority):
                     outcome = await asyncio.shield(self._draining(key))
@@ -171,7 +164,7 @@ class Scheduler:
                 raise
             except Exception:
                 log.exception("sync crashed", extra={"namespace": key[0], "object_name": key[1]})
-                outcome = _Crashed()
+                outcome = CRASHED
             if outcome.ok:
                 worker.attempt = 0
                 next_at = outcome.next_at
@@ -182,7 +175,7 @@ class Scheduler:
                 next_at = None
             await self._sleep_until(worker, next_at)
 
-    async def _draining(self, key: Key) -> SyncOutcome:
+    async def _draining(self, key: Key) -> SyncResult:
         """The sync, shielded from cancellation so a write in flight finishes on shutdown; its
         failure after cancellation is logged here rather than lost."""
         try:
@@ -193,7 +186,7 @@ class Scheduler:
                     "sync interrupted by shutdown",
                     extra={"namespace": key[0], "object_name": key[1]},
                 )
-                return _Crashed()
+                return CRASHED
             raise
 
     async def _sleep_until(self, worker: _Worker, when: float | None) -> None:

@@ -8,6 +8,7 @@ selectors, names, regexes) — and each refusal must say exactly why in the Exte
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import re2
 
@@ -22,15 +23,31 @@ MSG_VALID = "store validated"
 StoreKey = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster stores
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class StoreEntry:
-    """A store as seen by the watch: decoded, or only its metadata with the decoding error."""
+    """A store as seen by the watch: decoded, or only its metadata with the decoding error.
+    Written only by the watch handler; validation results are `Verdict`s, kept apart."""
 
     meta: model.ObjectMeta
     kind: str
     store: model.SecretStore | None
-    invalid: str = ""  # decoding / validation error, "" when valid
-    validated: bool = False
+    invalid: str = ""  # decoding error, "" when the spec decoded
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """The store controller's last validation of one generation of a store."""
+
+    generation: int
+    ok: bool
+    message: str = ""
+
+
+def current_verdict(entry: StoreEntry, verdict: Verdict | None) -> Verdict | None:
+    """The verdict if it judged this generation of the store (a spec change voids it)."""
+    if verdict is None or verdict.generation != entry.meta.generation:
+        return None
+    return verdict
 
 
 def store_key(kind: str, namespace: str, name: str) -> StoreKey:
@@ -93,6 +110,7 @@ def resolve(
     *,
     stores: dict[StoreKey, StoreEntry],
     namespace_labels: dict[str, str],
+    verdicts: Mapping[StoreKey, Verdict] | None = None,
     where: str = "spec.secretStoreRef",
 ) -> model.SecretStore:
     """The store an ExternalSecret (or one of its entries) reads from, or the reason it can't."""
@@ -102,9 +120,11 @@ def resolve(
     entry = stores.get(key)
     if entry is None:
         raise errors.StoreNotFoundError(f"could not get {ref.kind} {ref.name!r}: not found")
-    if entry.store is None or entry.invalid:
+    verdict = current_verdict(entry, (verdicts or {}).get(key))
+    problem = entry.invalid or (verdict.message if verdict and not verdict.ok else "")
+    if entry.store is None or problem:
         raise errors.StoreNotReadyError(
-            f"{ref.kind} {ref.name!r} is not ready: {entry.invalid or 'invalid spec'}"
+            f"{ref.kind} {ref.name!r} is not ready: {problem or 'invalid spec'}"
         )
     if not namespace_allowed(entry.store, es_namespace, namespace_labels):
         raise errors.StoreNotReadyError(

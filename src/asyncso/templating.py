@@ -52,34 +52,26 @@ class TemplateSources:
     secrets: dict[str, dict[str, bytes]] = dataclasses.field(default_factory=dict)
 
 
-@dataclasses.dataclass(frozen=True)
-class Rendered:
-    """What the template makes of the values: the target Secret's content."""
-
-    data: dict[str, bytes]
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    type: str
-
-
-def referenced_sources(template: model.Template | None) -> tuple[set[str], set[str]]:
-    """(ConfigMap names, Secret names) that `templateFrom` reads, all in the ES's namespace."""
-    config_maps: set[str] = set()
-    secrets: set[str] = set()
-    for source in template.template_from if template is not None else []:
+def referenced_sources(template: model.Template | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The ConfigMaps and Secrets that `templateFrom` reads (all in the ExternalSecret's
+    namespace), each name → the field that first names it (`...templateFrom[0].secret`)."""
+    config_maps: dict[str, str] = {}
+    secrets: dict[str, str] = {}
+    for index, source in enumerate(template.template_from if template is not None else []):
+        where = f"spec.target.template.templateFrom[{index}]"
         if source.config_map is not None:
-            config_maps.add(source.config_map.name)
+            config_maps.setdefault(source.config_map.name, f"{where}.configMap")
         if source.secret is not None:
-            secrets.add(source.secret.name)
+            secrets.setdefault(source.secret.name, f"{where}.secret")
     return config_maps, secrets
 
 
 def apply_template(
     template: model.Template | None, values: dict[str, bytes], *, sources: TemplateSources
-) -> Rendered:
+) -> model.SecretContent:
     """Render `template` over `values`; any failure is a `TemplateError`/`InvalidSpecError`."""
     if template is None:
-        return Rendered(data=dict(values), labels={}, annotations={}, type="Opaque")
+        return model.SecretContent(data=dict(values), labels={}, annotations={}, type="Opaque")
     if template.engine_version == "v2":
         raise errors.TemplateError(V2_NOT_SUPPORTED)
     texts = {key: template_sandbox.decode(value) for key, value in values.items()}
@@ -103,7 +95,7 @@ def apply_template(
     data = out.data if template.data or template.template_from else dict(values)
     if sum(map(len, data.values())) > template_limits.MAX_OUTPUT_BYTES:
         raise errors.TemplateError("the templated Secret data is larger than 1 MiB")
-    return Rendered(
+    return model.SecretContent(
         data=data,
         labels=out.labels,
         annotations=out.annotations,

@@ -133,6 +133,29 @@ def next_refresh(
     return max(now, base + interval + interval * jitter * rand)
 
 
+def due_at_start(
+    es: model.ExternalSecret,
+    *,
+    now: float,
+    store_version: str,
+    target_valid: bool,
+    jitter: float,
+    rand: float,
+) -> tuple[bool, float | None]:
+    """Whether a worker that starts (first sight, or an operator restart) syncs at once, and
+    when its next refresh falls otherwise. Not due means: refreshed recently, spec and store
+    unchanged, and its target Secret present and matching its data hash (`target_valid`; not
+    asked of `creationPolicy: None`, whose target is not ours to check). So a restart costs no
+    provider calls. An unusable spec is due at once, so that its worker reports it."""
+    try:
+        due = is_due(es, now=now, store_version=store_version)
+        if not due and es.spec.target.creation_policy != "None":
+            due = not target_valid
+        return due, next_refresh(es, now=now, jitter=jitter, rand=rand)
+    except errors.InvalidSpecError:
+        return True, None
+
+
 def backoff(attempt: int, *, rand: float) -> float:
     """Delay before retry number `attempt` (1-based): 1 s doubling to 5 min, with full jitter
     in the upper half so failing ExternalSecrets do not retry in lock-step."""

@@ -13,7 +13,7 @@ from collections import defaultdict
 from asyncso import model
 from asyncso import stores as store_rules
 
-Key = tuple[str, str]  # (namespace, name)
+Key = model.Key
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +36,10 @@ class View:
         default_factory=dict
     )
     stores: dict[store_rules.StoreKey, store_rules.StoreEntry] = dataclasses.field(
+        default_factory=dict
+    )
+    #: Written only by the store controller (`stores` only by the watch handler).
+    store_verdicts: dict[store_rules.StoreKey, store_rules.Verdict] = dataclasses.field(
         default_factory=dict
     )
     namespaces: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)

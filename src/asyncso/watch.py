@@ -5,6 +5,7 @@ an operator that misses a DELETED while disconnected keeps stale state forever. 
 watch stack: list (paginated) → watch from the list's resourceVersion with bookmarks and a
 server-side timeout → on a normal end, re-watch from the last resourceVersion; on 410, re-list
 and report the objects that vanished meanwhile; on any other failure, back off and re-list.
+Requests and their errors (`errors.ApiGoneError` for 410) come from `apiserver`.
 
 Only key → resourceVersion is kept here (memory at 10k+ objects); bodies go to the handler as
 `msgspec.Raw` and are never logged, because Secrets pass through here.
@@ -13,7 +14,6 @@ Only key → resourceVersion is kept here (memory at 10k+ objects); bodies go to
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import random
 import sys
@@ -21,15 +21,15 @@ from collections.abc import Callable, Iterable
 from typing import Literal, cast
 
 import httpx
-import kr8s
 import kr8s.asyncio
 import msgspec
+
+from asyncso import apiserver, errors, model
 
 log = logging.getLogger("asyncso.watch")
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
-Key = tuple[str, str]
-"""(namespace, name); namespace is "" for cluster-scoped objects."""
+Key = model.Key
 Handler = Callable[[EventType, Key, msgspec.Raw], None]
 """Called synchronously for every change; the Raw is the object's JSON (for DELETED its last
 known state, or only its metadata when the deletion was inferred from a re-list). The Raw may be
@@ -41,23 +41,6 @@ LIST_TIMEOUT = 60.0
 """Per page; a page of 500 Secrets is a few MB at most."""
 READ_GRACE = 30.0
 """How much longer than timeoutSeconds we wait for a silent watch before calling it dead."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Resource:
-    """Which collection to watch: enough to build its URL, nothing else."""
-
-    group: str
-    version: str
-    plural: str
-    namespaced: bool
-
-    def path(self, namespace: str = "") -> str:
-        """The collection URL; cluster-wide (all namespaces) unless `namespace` is given."""
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
-            return f"{base}/namespaces/{namespace}/{self.plural}"
-        return f"{base}/{self.plural}"
 
 
 def backoff_delay(failures: int, *, rand: float) -> float:
@@ -153,24 +136,6 @@ _decode_status = msgspec.json.Decoder(_Status).decode
 _DELIVERABLE = frozenset({"ADDED", "MODIFIED", "DELETED"})
 
 
-class WatchGoneError(Exception):
-    """The resourceVersion we watch from (or the list's continue token) has expired: re-list."""
-
-
-class WatchError(Exception):
-    """The apiserver answered a watch with an ERROR event other than 410 (message is its
-    Status message, which names the object kind but never carries a body)."""
-
-
-def _is_gone(status: _Status) -> bool:
-    return status.code == 410 or status.reason in ("Expired", "Gone")
-
-
-def _status_code(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    return response.status_code if isinstance(response, httpx.Response) else None
-
-
 class Informer:
     """Keeps `handler` told about every object of one resource (optionally one namespace and
     selector) for as long as `run()` runs."""
@@ -178,7 +143,7 @@ class Informer:
     def __init__(
         self,
         api: kr8s.asyncio.Api,
-        resource: Resource,
+        resource: apiserver.Resource,
         handler: Handler,
         *,
         namespace: str = "",
@@ -203,9 +168,11 @@ class Informer:
         self.lists = 0
         """How many full lists completed (observability and tests: re-lists are expensive)."""
         self._progressed = False
-        collection = resource.path(namespace)
-        # kr8s joins base and url with "/"; an empty url would leave a trailing slash.
-        self._base, _, self._collection = collection.rpartition("/")
+        self._url = apiserver.path(resource, namespace=namespace) if namespace else resource.path()
+
+    @property
+    def _list_what(self) -> str:
+        return f"list {self._what}"
 
     @property
     def _what(self) -> str:
@@ -231,7 +198,7 @@ class Informer:
                     await self._watch()
             except asyncio.CancelledError:
                 raise
-            except WatchGoneError:
+            except errors.ApiGoneError:
                 if self._progressed:
                     log.info("watch of %s expired; re-listing", self._what)
                     failures = 0
@@ -244,7 +211,7 @@ class Informer:
                 # Streaming since the last list means the outage is new: start the backoff over.
                 failures = 1 if self._progressed else failures + 1
                 delay = backoff_delay(failures, rand=random.random())
-                code = _status_code(exc)
+                code = exc.status if isinstance(exc, errors.ApiError) else 0
                 log.warning(
                     "watch of %s failed (%s%s: %s); re-listing in %.1fs",
                     self._what,
@@ -288,17 +255,12 @@ class Informer:
         timeout = httpx.Timeout(LIST_TIMEOUT)
         while True:
             try:
-                async with self.api.call_api(
-                    "GET",
-                    version="",
-                    base=self._base,
-                    url=self._collection,
-                    params=params,
-                    timeout=timeout,
+                async with apiserver.request(
+                    self.api, "GET", self._url, params=params, timeout=timeout, what=self._list_what
                 ) as response:
                     page = _decode_list(response.content)
-            except kr8s.ServerError as exc:
-                if _status_code(exc) != 410 or "continue" not in params:
+            except errors.ApiGoneError:
+                if "continue" not in params:
                     raise
                 # The continue token outlived etcd's compaction: start the list over.
                 log.info("list of %s expired between pages; restarting it", self._what)
@@ -327,32 +289,27 @@ class Informer:
             "timeoutSeconds": str(seconds),
         }
         timeout = httpx.Timeout(LIST_TIMEOUT, read=seconds + READ_GRACE)
-        try:
-            async with self.api.call_api(
-                "GET",
-                version="",
-                base=self._base,
-                url=self._collection,
-                stream=True,
-                params=params,
-                timeout=timeout,
-            ) as response:
-                async for line in response.aiter_lines():
-                    if line:
-                        self._on_line(line)
-        except kr8s.ServerError as exc:
-            if _status_code(exc) == 410:
-                raise WatchGoneError(str(exc)) from exc
-            raise
+        async with apiserver.request(
+            self.api,
+            "GET",
+            self._url,
+            params=params,
+            timeout=timeout,
+            stream=True,
+            what=f"watch {self._what}",
+        ) as response:
+            async for line in response.aiter_lines():
+                if line:
+                    self._on_line(line)
         self._progressed = True
 
     def _on_line(self, line: str) -> None:
         event = _decode_line(line)
         if event.type == "ERROR":
             status = _decode_status(event.object)
-            if _is_gone(status):
-                raise WatchGoneError(status.message)
-            raise WatchError(f"{status.code} {status.reason}: {status.message}")
+            raise errors.api_error(
+                status.code, f"watch {self._what}: {status.message}", reason=status.reason
+            )
         if event.type == "BOOKMARK":
             rv = _decode_object(event.object).metadata.resourceVersion
         elif event.type in _DELIVERABLE:

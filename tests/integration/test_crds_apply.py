@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import pathlib
+import re
 import uuid
 from typing import Any
 
@@ -405,3 +406,70 @@ async def test_eso_example_is_stored_unchanged(
     body["metadata"]["namespace"] = namespace
     stored = await round_trip(kube, body)
     assert stored["spec"] == doc["spec"]
+
+
+# --- names from specs are refused at admission (issue: path traversal) -------------------------
+
+HOSTILE_NAMES = ["../../victim/secrets/x", "a/b", "%2e%2e", "UPPER", "x" * 254]
+NAME_FIELDS: dict[str, tuple[str, str, Manifest]] = {
+    "target.name": ("ExternalSecret", "spec.target.name", {"target": {"name": "{}"}}),
+    "secretStoreRef.name": (
+        "ExternalSecret",
+        "spec.secretStoreRef.name",
+        {"secretStoreRef": {"name": "{}", "kind": "SecretStore"}},
+    ),
+    "templateFrom.secret.name": (
+        "ExternalSecret",
+        "spec.target.template.templateFrom[0].secret.name",
+        {"target": {"template": {"templateFrom": [{"secret": {"name": "{}"}}]}}},
+    ),
+    "serviceAccountRef.name": (
+        "SecretStore",
+        "spec.provider.aws.auth.jwt.serviceAccountRef.name",
+        {
+            "provider": {
+                "aws": {
+                    "service": "SecretsManager",
+                    "auth": {"jwt": {"serviceAccountRef": {"name": "{}"}}},
+                }
+            }
+        },
+    ),
+    "secretRef.namespace": (
+        "ClusterSecretStore",
+        "spec.provider.aws.auth.secretRef.accessKeyIDSecretRef.namespace",
+        {
+            "provider": {
+                "aws": {
+                    "service": "SecretsManager",
+                    "auth": {
+                        "secretRef": {
+                            "accessKeyIDSecretRef": {"name": "a", "key": "k", "namespace": "{}"}
+                        }
+                    },
+                }
+            }
+        },
+    ),
+}
+
+
+def _fill(spec: Any, value: str) -> Any:
+    if isinstance(spec, dict):
+        return {k: _fill(v, value) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_fill(v, value) for v in spec]
+    return value if spec == "{}" else spec
+
+
+@pytest.mark.parametrize("value", HOSTILE_NAMES)
+@pytest.mark.parametrize("case", NAME_FIELDS, ids=list(NAME_FIELDS))
+async def test_hostile_names_are_refused_at_admission(
+    kube: kr8s.asyncio.Api, namespace: str, installed: None, case: str, value: str
+) -> None:
+    kind, field, spec = NAME_FIELDS[case]
+    name = f"h-{uuid.uuid4().hex[:8]}"
+    body = manifest(kind, name, namespace, _fill(spec, value))
+    status, payload = await request(kube, "POST", path_of(body), body)
+    assert status == 422, payload
+    assert re.sub(r"\[\d+\]", "", field) in payload["message"]  # 1.20 leaves indexes out

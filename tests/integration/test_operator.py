@@ -330,7 +330,10 @@ async def test_invalid_spec_gets_a_condition_naming_the_field(
     await create(
         kube,
         external_secret(
-            namespace, "badkey", data=[{"secretKey": "no/slash", "remoteRef": {"key": "db"}}]
+            # ".." passes the CRD's key pattern; only the operator knows Kubernetes refuses it
+            namespace,
+            "badkey",
+            data=[{"secretKey": "..", "remoteRef": {"key": "db"}}],
         ),
     )
     cond = await es_ready(kube, namespace, "badkey", status="False")

@@ -27,14 +27,14 @@ import msgspec
 import pytest
 from kube_support import request
 
-from asyncso import watch
+from asyncso import apiserver, watch
 from devenv import bench as devbench
 
 pytestmark = pytest.mark.integration
 
-SECRETS = watch.Resource("", "v1", "secrets", namespaced=True)
-CONFIGMAPS = watch.Resource("", "v1", "configmaps", namespaced=True)
-NAMESPACES = watch.Resource("", "v1", "namespaces", namespaced=False)
+SECRETS = apiserver.SECRETS
+CONFIGMAPS = apiserver.CONFIGMAPS
+NAMESPACES = apiserver.NAMESPACES
 SECRET_VALUE = "do-not-log-me"
 
 
@@ -418,7 +418,7 @@ async def test_real_410_relists_and_reports_deletions(
             await create(kube, body, f"{base}/gadgets")
         rec = Recorder()
         gated = GatedApi(kube)
-        resource = watch.Resource(group, "v1", "gadgets", namespaced=True)
+        resource = apiserver.Resource(group, "v1", "gadgets", namespaced=True)
         informer = watch.Informer(
             gated.as_api(), resource, rec, namespace=namespace, watch_timeout=1
         )

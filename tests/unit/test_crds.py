@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import msgspec
 import pytest
+import re2
 import yaml
 
 from asyncso import crdgen, model
@@ -155,6 +156,34 @@ def test_unknown_fields_are_kept_only_under_the_provider(crd: Node) -> None:
         assert ".spec.provider" in kept
         assert ".spec.provider.aws" in kept and ".spec.provider.aws.auth.secretRef" in kept
         assert all(p.startswith(".spec.provider") for p in kept), kept
+
+
+RULES = ("pattern", "maxLength", "minLength")
+
+
+def _rules(schema: Node) -> dict[str, tuple[Any, ...]]:
+    return {
+        path: tuple(node.get(k) for k in RULES)
+        for path, node in _walk(schema)
+        if any(k in node for k in RULES)
+    }
+
+
+@pytest.mark.parametrize("crd", CRDS, ids=IDS)
+def test_every_name_field_has_esos_pattern_and_length(crd: Node) -> None:
+    """The apiserver refuses `../x`-style names at admission, with exactly ESO's rules: a name
+    ESO accepts is accepted here, and a name ESO refuses is refused here."""
+    ours = _rules(_schema(crd))
+    eso = _rules(_schema(_eso_crd(_plural(crd))))
+    declared = {path for path, _ in _walk(_schema(crd))}
+    assert ours == {path: rule for path, rule in eso.items() if path in declared}
+    names = {p for p in ours if p.endswith(".name") or ".namespace" in p or "namespaces" in p}
+    if crd["spec"]["names"]["kind"] == "ExternalSecret":
+        assert {".spec.target.name", ".spec.secretStoreRef.name"} <= names
+        assert ".spec.target.template.templateFrom[].secret.name" in names
+    else:
+        assert ".spec.provider.aws.auth.jwt.serviceAccountRef.namespace" in names
+        assert ".spec.provider.aws.auth.secretRef.accessKeyIDSecretRef.name" in names
 
 
 def test_names_scope_versions_and_columns() -> None:
@@ -309,6 +338,11 @@ def _problems(value: Any, node: Node, path: str = "") -> Iterator[str]:
         return
     if "enum" in node and value not in node["enum"]:
         yield f"{path}: {value!r} not in {node['enum']}"
+    if kind == "string":
+        if "pattern" in node and re2.search(node["pattern"], value) is None:
+            yield f"{path}: {value!r} does not match {node['pattern']}"
+        if not node.get("minLength", 0) <= len(value) <= node.get("maxLength", len(value)):
+            yield f"{path}: {value!r} has a length out of bounds"
     if kind == "array":
         for i, item in enumerate(value):
             yield from _problems(item, node["items"], f"{path}[{i}]")
@@ -374,12 +408,13 @@ def test_schema_check_sees_pruning_and_bad_values() -> None:
     doc = {
         "spec": {
             "provider": {"vault": {"server": "s"}, "aws": {"service": "Nope", "x": 1}},
-            "conditions": [{"namespaces": ["a"], "bogus": True}],
+            "conditions": [{"namespaces": ["a", "../b"], "bogus": True}],
             "controller": 3,
         },
     }
     assert sorted(_problems(doc, schema)) == [
         ".spec.conditions[0].bogus: pruned",
+        ".spec.conditions[0].namespaces[1]: '../b' does not match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
         ".spec.controller: not string",
         ".spec.provider.aws.service: 'Nope' not in ['ParameterStore', 'SecretsManager']",
     ]

@@ -47,7 +47,7 @@ def rewrites(text: str) -> list[model.Rewrite]:
 
 def apply(
     spec: str, values: dict[str, bytes], sources: templating.TemplateSources = NO_SOURCES
-) -> templating.Rendered:
+) -> model.SecretContent:
     return templating.apply_template(template(spec), values, sources=sources)
 
 

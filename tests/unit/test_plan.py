@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from core_fixtures import es, secret
 
-from asyncso import model, plan, render, templating
+from asyncso import model, plan, render
 
-DESIRED = templating.Rendered(data={"a": b"1"}, labels={}, annotations={}, type="Opaque")
+DESIRED = model.SecretContent(data={"a": b"1"}, labels={}, annotations={}, type="Opaque")
 
 
 def owned_secret(item: model.ExternalSecret, data: dict[str, bytes], **kw: Any) -> model.Secret:
     """A Secret as we would have written it for `item`."""
-    result = plan.plan_sync(item, templating.Rendered(data, {}, {}, "Opaque"), None)
+    result = plan.plan_sync(item, model.SecretContent(data, {}, {}, "Opaque"), None)
     assert result.secret is not None
     written = result.secret
     return secret(
@@ -41,7 +41,7 @@ def test_creation_policies(creation: str, observed: bool, action: str, reason: s
     item = es(target={"creationPolicy": creation})
     existing = secret(data={"foreign": b"x"}) if observed else None
     result = plan.plan_sync(item, DESIRED, existing)
-    assert (result.action, result.outcome.reason) == (action, reason)
+    assert (result.action, result.report.reason) == (action, reason)
 
 
 def test_owner_sets_controller_reference_labels_and_hash() -> None:
@@ -55,7 +55,7 @@ def test_owner_sets_controller_reference_labels_and_hash() -> None:
     ]
     assert meta.labels[model.LABEL_MANAGED] == "true"
     assert meta.annotations[model.ANNOTATION_DATA_HASH] == render.data_hash({"a": b"1"})
-    assert result.outcome.event_reason == "Created"
+    assert result.report.event_reason == "Created"
     assert result.binding == "es1"
 
 
@@ -74,7 +74,7 @@ def test_unchanged_secret_is_not_written() -> None:
     existing = owned_secret(item, {"a": b"1"})
     result = plan.plan_sync(item, DESIRED, existing)
     assert result.action == "none"
-    assert result.outcome.ready and result.outcome.event_reason == ""
+    assert result.report.ready and result.report.event_reason == ""
 
 
 def test_drift_is_restored_and_foreign_keys_dropped_for_owner() -> None:
@@ -105,7 +105,7 @@ def test_merge_keeps_foreign_keys_and_drops_keys_it_no_longer_renders() -> None:
     item = es(target={"creationPolicy": "Merge"})
     first = plan.plan_sync(
         item,
-        templating.Rendered({"a": b"1", "b": b"2"}, {}, {}, "Opaque"),
+        model.SecretContent({"a": b"1", "b": b"2"}, {}, {}, "Opaque"),
         secret(data={"foreign": b"x"}),
     )
     assert first.secret is not None
@@ -122,8 +122,8 @@ def test_second_externalsecret_on_same_target_is_refused() -> None:
     assert written is not None
     result = plan.plan_sync(second, DESIRED, written)
     assert result.action == "none"
-    assert not result.outcome.ready
-    assert plan.MSG_IS_OWNED in result.outcome.message
+    assert not result.report.ready
+    assert plan.MSG_IS_OWNED in result.report.message
 
 
 def test_orphan_from_another_externalsecret_is_refused_by_label() -> None:
@@ -131,7 +131,7 @@ def test_orphan_from_another_externalsecret_is_refused_by_label() -> None:
     second = es(name="second", uid="u2", target={"name": "shared", "creationPolicy": "Orphan"})
     written = plan.plan_sync(first, DESIRED, None).secret
     assert written is not None
-    assert plan.plan_sync(second, DESIRED, written).outcome.message.startswith(plan.MSG_IS_OWNED)
+    assert plan.plan_sync(second, DESIRED, written).report.message.startswith(plan.MSG_IS_OWNED)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_remote_gone_acts_only_as_deletion_policy_says(
     existing = owned_secret(item, {"a": b"1"})
     existing.data["foreign"] = b"x"
     result = plan.plan_sync(item, None, existing)
-    assert (result.action, result.outcome.reason) == (action, reason)
+    assert (result.action, result.report.reason) == (action, reason)
     if deletion == "Merge":
         assert result.secret is not None and result.secret.data == {"foreign": b"x"}
 
@@ -153,7 +153,7 @@ def test_remote_gone_acts_only_as_deletion_policy_says(
 def test_delete_refuses_unmanaged_secret() -> None:
     item = es(target={"deletionPolicy": "Delete"})
     result = plan.plan_sync(item, None, secret(data={"a": b"1"}))
-    assert result.action == "none" and not result.outcome.ready
+    assert result.action == "none" and not result.report.ready
 
 
 def test_immutable_secret_is_not_overwritten() -> None:
@@ -161,7 +161,7 @@ def test_immutable_secret_is_not_overwritten() -> None:
     existing = owned_secret(item, {"a": b"old"}, immutable=True)
     result = plan.plan_sync(item, DESIRED, existing)
     assert result.action == "none"
-    assert result.outcome.message.startswith(plan.MSG_IMMUTABLE)
+    assert result.report.message.startswith(plan.MSG_IMMUTABLE)
     created = plan.plan_sync(item, DESIRED, None).secret
     assert created is not None and created.immutable is True
 
@@ -169,13 +169,13 @@ def test_immutable_secret_is_not_overwritten() -> None:
 def test_type_change_is_an_error_not_a_silent_rewrite() -> None:
     item = es()
     existing = owned_secret(item, {"a": b"1"})
-    tls = templating.Rendered({"a": b"1"}, {}, {}, "kubernetes.io/tls")
+    tls = model.SecretContent({"a": b"1"}, {}, {}, "kubernetes.io/tls")
     result = plan.plan_sync(item, tls, existing)
-    assert result.action == "none" and not result.outcome.ready
+    assert result.action == "none" and not result.report.ready
 
 
 def test_template_labels_and_annotations_are_applied() -> None:
-    rendered = templating.Rendered({"a": b"1"}, {"app": "x"}, {"note": "y"}, "Opaque")
+    rendered = model.SecretContent({"a": b"1"}, {"app": "x"}, {"note": "y"}, "Opaque")
     result = plan.plan_sync(es(), rendered, None)
     assert result.secret is not None
     assert result.secret.metadata.labels["app"] == "x"

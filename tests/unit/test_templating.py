@@ -32,7 +32,7 @@ def render(
     values: dict[str, bytes],
     sources: templating.TemplateSources = NO_SOURCES,
     **template: Any,
-) -> templating.Rendered:
+) -> model.SecretContent:
     return templating.apply_template(model.Template(**template), values, sources=sources)
 
 
@@ -131,7 +131,7 @@ def pki() -> Pki:
 
 def test_no_template_passes_values_through() -> None:
     out = templating.apply_template(None, {"a": b"1"}, sources=NO_SOURCES)
-    assert out == templating.Rendered(data={"a": b"1"}, labels={}, annotations={}, type="Opaque")
+    assert out == model.SecretContent(data={"a": b"1"}, labels={}, annotations={}, type="Opaque")
 
 
 def test_type_passes_through_and_defaults_to_opaque() -> None:
@@ -281,7 +281,7 @@ def test_template_without_data_passes_values(policy: model.TemplateMergePolicy) 
         type="kubernetes.io/basic-auth",
         metadata=model.TemplateMetadata(labels={"app": "{{ a }}"}, annotations={"n": "x"}),
     )
-    assert out == templating.Rendered(
+    assert out == model.SecretContent(
         data={"a": b"1"},
         labels={"app": "1"},
         annotations={"n": "x"},
@@ -427,8 +427,10 @@ def test_referenced_sources() -> None:
             model.TemplateFrom(literal="x: y"),
         ]
     )
-    assert templating.referenced_sources(template) == ({"a", "c"}, {"b"})
-    assert templating.referenced_sources(None) == (set(), set())
+    config_maps, secrets = templating.referenced_sources(template)
+    assert set(config_maps) == {"a", "c"} and set(secrets) == {"b"}
+    assert config_maps["a"] == "spec.target.template.templateFrom[0].configMap"
+    assert templating.referenced_sources(None) == ({}, {})
 
 
 def test_metadata_templating() -> None:

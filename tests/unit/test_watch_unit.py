@@ -20,9 +20,9 @@ import kr8s.asyncio
 import msgspec
 import pytest
 
-from asyncso import watch
+from asyncso import apiserver, watch
 
-SECRETS = watch.Resource("", "v1", "secrets", namespaced=True)
+SECRETS = apiserver.SECRETS
 
 
 # --- pure rules --------------------------------------------------------------------------------
@@ -33,20 +33,20 @@ SECRETS = watch.Resource("", "v1", "secrets", namespaced=True)
     [
         (SECRETS, "ns", "/api/v1/namespaces/ns/secrets"),
         (SECRETS, "", "/api/v1/secrets"),
-        (watch.Resource("", "v1", "namespaces", False), "ignored", "/api/v1/namespaces"),
+        (apiserver.Resource("", "v1", "namespaces", False), "ignored", "/api/v1/namespaces"),
         (
-            watch.Resource("external-secrets.io", "v1", "externalsecrets", True),
+            apiserver.Resource("external-secrets.io", "v1", "externalsecrets", True),
             "",
             "/apis/external-secrets.io/v1/externalsecrets",
         ),
         (
-            watch.Resource("external-secrets.io", "v1", "secretstores", True),
+            apiserver.Resource("external-secrets.io", "v1", "secretstores", True),
             "team-a",
             "/apis/external-secrets.io/v1/namespaces/team-a/secretstores",
         ),
     ],
 )
-def test_resource_path(resource: watch.Resource, namespace: str, path: str) -> None:
+def test_resource_path(resource: apiserver.Resource, namespace: str, path: str) -> None:
     assert resource.path(namespace) == path
 
 
@@ -101,14 +101,23 @@ def gone() -> tuple[str, dict[str, Any]]:
     return ("ERROR", {"kind": "Status", "code": 410, "reason": "Expired", "message": "too old"})
 
 
-def server_error(code: int) -> kr8s.ServerError:
-    return kr8s.ServerError(f"HTTP {code}", response=httpx.Response(code))
+def server_error(code: int) -> FakeResponse:
+    return FakeResponse(status_code=code)
 
 
 class FakeResponse:
-    def __init__(self, content: bytes = b"", lines: list[str] | None = None) -> None:
+    def __init__(
+        self, content: bytes = b"", lines: list[str] | None = None, status_code: int = 200
+    ) -> None:
         self.content = content
+        self.status_code = status_code
         self._lines = lines or []
+
+    def json(self) -> Any:
+        return json.loads(self.content) if self.content else {}
+
+    async def aread(self) -> bytes:
+        return self.content
 
     async def aiter_lines(self) -> AsyncIterator[str]:
         for line in self._lines:

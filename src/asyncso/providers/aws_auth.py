@@ -26,7 +26,7 @@ from aiobotocore.credentials import AioDeferredRefreshableCredentials
 from aiobotocore.session import AioSession
 from botocore import UNSIGNED
 
-from asyncso import errors, metrics, model, ports
+from asyncso import errors, metrics, model, names, ports
 from asyncso.providers import aws_errors
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -52,6 +52,28 @@ def endpoint_for(service: str) -> str | None:
 
 
 @dataclasses.dataclass(frozen=True)
+class KeyRef:
+    """One key of a Kubernetes Secret holding a static credential (`auth.secretRef.*`)."""
+
+    credential: str  # access_key_id, secret_access_key or session_token
+    namespace: str
+    name: str
+    key: str
+    #: Where the reference is written, for messages (not part of the identity).
+    field: str = dataclasses.field(compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceAccountRef:
+    """The service account whose token `auth.jwt` exchanges for AWS credentials."""
+
+    namespace: str
+    name: str
+    audiences: tuple[str, ...]
+    field: str = dataclasses.field(compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
 class Identity:
     """Everything that decides which AWS principal a read runs as. Values and clients are
     shared only within one identity, never across: a tenant must not read through another's
@@ -59,72 +81,110 @@ class Identity:
 
     store: tuple[str, str, str]
     region: str
-    source: tuple[str, ...]
+    keys: tuple[KeyRef, ...]
+    service_account: ServiceAccountRef | None
     roles: tuple[str, ...]
     external_id: str
     session_tags: tuple[tuple[str, str], ...]
     transitive_tag_keys: tuple[str, ...]
 
+    @property
+    def uses_default_chain(self) -> bool:
+        return not self.keys and self.service_account is None
 
-def _secret_ref_namespace(
-    store: model.SecretStore, ref: model.SecretKeySelector, *, es_namespace: str, field: str
+
+_AUTH = "spec.provider.aws.auth"
+_CREDENTIALS = ("access_key_id", "secret_access_key", "session_token")
+
+
+def _ref_namespace(
+    store: model.SecretStore, namespace: str | None, *, es_namespace: str, field: str, what: str
 ) -> str:
+    """Where a credential reference points: a SecretStore's own namespace only; for a
+    ClusterSecretStore the given namespace, else the ExternalSecret's (as ESO does)."""
     if store.kind == "ClusterSecretStore":
-        return ref.namespace or es_namespace
-    if ref.namespace and ref.namespace != store.metadata.namespace:
+        if namespace:
+            return names.check_namespace(namespace, field=f"{field}.namespace")
+        return es_namespace
+    if namespace and namespace != store.metadata.namespace:
         raise errors.InvalidSpecError(
-            f"{field}.namespace: a SecretStore may only read Secrets in its own namespace "
-            f"({store.metadata.namespace!r}), not {ref.namespace!r}"
+            f"{field}.namespace: a SecretStore may only use {what} in its own namespace "
+            f"({store.metadata.namespace!r}), not {namespace!r}"
         )
     return store.metadata.namespace
 
 
+def _key_refs(
+    store: model.SecretStore, secret_ref: model.AwsSecretRef, *, es_namespace: str
+) -> tuple[KeyRef, ...]:
+    refs = []
+    for credential in _CREDENTIALS:
+        ref: model.SecretKeySelector | None = getattr(secret_ref, f"{credential}_secret_ref")
+        field = f"{_AUTH}.secretRef.{_camel(credential)}SecretRef"
+        if ref is None:
+            if credential != "session_token":
+                raise errors.InvalidSpecError(f"{field}: required")
+            continue
+        if not ref.name or not ref.key:
+            raise errors.InvalidSpecError(f"{field}: name and key are required")
+        names.check_object(ref.name, kind="Secret", field=f"{field}.name")
+        namespace = _ref_namespace(
+            store, ref.namespace, es_namespace=es_namespace, field=field, what="Secrets"
+        )
+        refs.append(KeyRef(credential, namespace, ref.name, ref.key, field=field))
+    return tuple(refs)
+
+
+def _service_account(
+    store: model.SecretStore, jwt: model.AwsJwtAuth, *, es_namespace: str
+) -> ServiceAccountRef:
+    field = f"{_AUTH}.jwt.serviceAccountRef"
+    sa = jwt.service_account_ref
+    if sa is None or not sa.name:
+        raise errors.InvalidSpecError(f"{field}.name: required")
+    names.check_object(sa.name, kind="ServiceAccount", field=f"{field}.name")
+    namespace = _ref_namespace(
+        store, sa.namespace, es_namespace=es_namespace, field=field, what="service accounts"
+    )
+    return ServiceAccountRef(namespace, sa.name, tuple(sorted(sa.audiences)), field=field)
+
+
 def identity_of(store: model.SecretStore, *, es_namespace: str) -> Identity:
+    """Who reads for `store` on behalf of an ExternalSecret in `es_namespace`; every name the
+    store refers to is checked here, before anything is read (`errors.InvalidNameError`)."""
     aws = _aws(store)
     region = aws.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
         raise errors.InvalidSpecError("spec.provider.aws.region: required")
-    source: tuple[str, ...] = ("default",)
     auth = aws.auth
+    keys: tuple[KeyRef, ...] = ()
+    service_account = None
     if auth is not None and auth.secret_ref is not None:
-        refs = []
-        for name in ("access_key_id", "secret_access_key", "session_token"):
-            ref = getattr(auth.secret_ref, f"{name}_secret_ref")
-            field = f"spec.provider.aws.auth.secretRef.{_camel(name)}SecretRef"
-            if ref is None:
-                if name != "session_token":
-                    raise errors.InvalidSpecError(f"{field}: required")
-                continue
-            if not ref.name or not ref.key:
-                raise errors.InvalidSpecError(f"{field}: name and key are required")
-            ns = _secret_ref_namespace(store, ref, es_namespace=es_namespace, field=field)
-            refs.append(f"{name}={ns}/{ref.name}/{ref.key}")
-        source = ("secretRef", *refs)
+        keys = _key_refs(store, auth.secret_ref, es_namespace=es_namespace)
     elif auth is not None and auth.jwt is not None:
-        sa = auth.jwt.service_account_ref
-        if sa is None or not sa.name:
-            raise errors.InvalidSpecError(
-                "spec.provider.aws.auth.jwt.serviceAccountRef.name: required"
-            )
-        if store.kind == "ClusterSecretStore":
-            ns = sa.namespace or es_namespace
-        else:
-            if sa.namespace and sa.namespace != store.metadata.namespace:
-                raise errors.InvalidSpecError(
-                    "spec.provider.aws.auth.jwt.serviceAccountRef.namespace: a SecretStore may "
-                    "only use service accounts in its own namespace"
-                )
-            ns = store.metadata.namespace
-        source = ("jwt", ns, sa.name, *sorted(sa.audiences))
+        service_account = _service_account(store, auth.jwt, es_namespace=es_namespace)
     return Identity(
         store=(store.kind, store.metadata.namespace, store.metadata.name),
         region=region,
-        source=source,
+        keys=keys,
+        service_account=service_account,
         roles=tuple(r for r in [aws.role, *aws.additional_roles] if r),
         external_id=aws.external_id,
         session_tags=tuple((t.key, t.value) for t in aws.session_tags),
         transitive_tag_keys=tuple(aws.transitive_tag_keys),
     )
+
+
+async def read_key(kube: ports.KubeReader, ref: KeyRef) -> bytes:
+    """One static credential; a missing Secret or key is an invalid store (named as such)."""
+    secret = await kube.get_secret(ref.namespace, ref.name, field=ref.field)
+    if secret is None:
+        raise errors.InvalidSpecError(f"{ref.field}: Secret {ref.namespace}/{ref.name} not found")
+    if ref.key not in secret.data:
+        raise errors.InvalidSpecError(
+            f"{ref.field}: Secret {ref.namespace}/{ref.name} has no key {ref.key!r}"
+        )
+    return secret.data[ref.key]
 
 
 def _camel(snake: str) -> str:
@@ -151,25 +211,18 @@ class CredentialChain:
         self.identity = identity
         self.kube = kube
         self.session = AioSession()
-        if identity.source != ("default",) or identity.roles:
+        if not identity.uses_default_chain or identity.roles:
             self.session._credentials = AioDeferredRefreshableCredentials(
                 refresh_using=self._refresh, method="asyncso-store"
             )
 
     async def _base(self) -> dict[str, Any]:
-        source = self.identity.source
-        if source[0] == "secretRef":
-            values = {}
-            for item in source[1:]:
-                name, ref = item.split("=", 1)
-                ns, secret_name, key = ref.split("/", 2)
-                secret = await self.kube.read_secret(ns, secret_name)
-                if secret is None or key not in secret.data:
-                    raise errors.InvalidSpecError(
-                        f"spec.provider.aws.auth.secretRef: Secret {ns}/{secret_name} "
-                        f"has no key {key!r}"
-                    )
-                values[name] = secret.data[key].decode().strip()
+        identity = self.identity
+        if identity.keys:
+            values = {
+                ref.credential: (await read_key(self.kube, ref)).decode().strip()
+                for ref in identity.keys
+            }
             expiry = datetime.datetime.now(datetime.UTC) + STATIC_REFRESH
             return {
                 "access_key": values["access_key_id"],
@@ -177,8 +230,8 @@ class CredentialChain:
                 "token": values.get("session_token"),
                 "expiry_time": expiry.isoformat(),
             }
-        if source[0] == "jwt":
-            return await self._web_identity(source[1], source[2], list(source[3:]))
+        if identity.service_account is not None:
+            return await self._web_identity(identity.service_account)
         frozen = await AioSession().get_credentials()
         if frozen is None:
             raise errors.AccessDeniedError("no AWS credentials found in the default chain")
@@ -191,15 +244,18 @@ class CredentialChain:
             "expiry_time": expiry.isoformat(),
         }
 
-    async def _web_identity(self, ns: str, name: str, audiences: list[str]) -> dict[str, Any]:
-        annotations = await self.kube.read_service_account_annotations(ns, name)
+    async def _web_identity(self, sa: ServiceAccountRef) -> dict[str, Any]:
+        ns, name = sa.namespace, sa.name
+        annotations = await self.kube.get_service_account_annotations(ns, name, field=sa.field)
         role = annotations.get(ROLE_ANNOTATION)
         if not role:
             raise errors.InvalidSpecError(
                 f"ServiceAccount {ns}/{name} has no {ROLE_ANNOTATION} annotation"
             )
         audience = annotations.get(AUDIENCE_ANNOTATION, DEFAULT_AUDIENCE)
-        token = await self.kube.create_token(ns, name, audiences=audiences or [audience])
+        token = await self.kube.create_token(
+            ns, name, audiences=list(sa.audiences) or [audience], field=sa.field
+        )
         async with self._sts(None, signed=False) as sts:
             answer = await _sts_call(
                 sts,

@@ -46,14 +46,9 @@ class AwsProviderFactory:
         if aws is None:
             raise errors.InvalidSpecError("spec.provider.aws: missing")
         identity = aws_auth.identity_of(store, es_namespace=store.metadata.namespace or "default")
-        if store.kind == "SecretStore" and identity.source[0] == "secretRef":
-            for item in identity.source[1:]:
-                ns, name, key = item.split("=", 1)[1].split("/", 2)
-                secret = await self.kube.read_secret(ns, name)
-                if secret is None or key not in secret.data:
-                    raise errors.InvalidSpecError(
-                        f"spec.provider.aws.auth.secretRef: Secret {ns}/{name} has no key {key!r}"
-                    )
+        if store.kind == "SecretStore":
+            for ref in identity.keys:
+                await aws_auth.read_key(self.kube, ref)
 
     async def provider_for(self, store: model.SecretStore, *, namespace: str) -> Provider:
         aws = store.spec.provider.aws

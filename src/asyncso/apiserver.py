@@ -1,0 +1,217 @@
+"""The one door to the kube-apiserver: the resource table, the path builder, the request function.
+
+Why one place: the watch, the Kubernetes adapter, leader election and CRD installation all talk
+HTTP to the apiserver. Here, once, (1) every path is built from a `Resource` and names that are
+checked against the apiserver's own name rules (`names`), so a name taken from a spec can never
+climb out of its namespace; (2) every answer that is not a success becomes one `errors.ApiError`
+subclass chosen by HTTP status (as kopf does), so callers handle `ApiNotFoundError` or
+`ApiConflictError` and never look at a status code.
+
+Built on kr8s's `call_api` (auth, TLS, kubeconfig) with `raise_for_status=False`; on a 401 the
+credentials are reloaded once (a rotated service-account token) and the request is repeated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import kr8s
+import kr8s.asyncio
+import msgspec
+
+from asyncso import errors, model, names
+
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    """A resource type: enough to build its paths and to name it in messages."""
+
+    group: str
+    version: str
+    plural: str
+    namespaced: bool
+    kind: str = ""
+    #: The rule its object names follow (Namespaces are DNS labels, nearly all else subdomains).
+    name_rule: names.Rule = names.SUBDOMAIN
+
+    @property
+    def prefix(self) -> str:
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
+    def path(self, namespace: str = "") -> str:
+        """The collection URL; cluster-wide (all namespaces) unless `namespace` is given.
+        `namespace` must be valid already (use `path()` for names taken from specs)."""
+        if self.namespaced and namespace:
+            return f"{self.prefix}/namespaces/{namespace}/{self.plural}"
+        return f"{self.prefix}/{self.plural}"
+
+
+SECRETS = Resource("", "v1", "secrets", True, kind="Secret")
+CONFIGMAPS = Resource("", "v1", "configmaps", True, kind="ConfigMap")
+SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", True, kind="ServiceAccount")
+EVENTS = Resource("", "v1", "events", True, kind="Event")
+NAMESPACES = Resource("", "v1", "namespaces", False, kind="Namespace", name_rule=names.LABEL)
+LEASES = Resource("coordination.k8s.io", "v1", "leases", True, kind="Lease")
+CRDS = Resource(
+    "apiextensions.k8s.io",
+    "v1",
+    "customresourcedefinitions",
+    False,
+    kind="CustomResourceDefinition",
+)
+EXTERNALSECRETS = Resource(model.GROUP, model.VERSION, "externalsecrets", True, "ExternalSecret")
+SECRETSTORES = Resource(model.GROUP, model.VERSION, "secretstores", True, "SecretStore")
+CLUSTERSECRETSTORES = Resource(
+    model.GROUP, model.VERSION, "clustersecretstores", False, "ClusterSecretStore"
+)
+BY_KIND = {
+    r.kind: r
+    for r in (
+        SECRETS,
+        CONFIGMAPS,
+        SERVICEACCOUNTS,
+        EVENTS,
+        NAMESPACES,
+        LEASES,
+        CRDS,
+        EXTERNALSECRETS,
+        SECRETSTORES,
+        CLUSTERSECRETSTORES,
+    )
+}
+
+
+def path(
+    resource: Resource,
+    *,
+    namespace: str = "",
+    name: str | None = None,
+    subresource: str = "",
+    field: str = "metadata",
+) -> str:
+    """The URL of a collection (`name` None) or of one object, checked segment by segment.
+
+    `field` says where `name` (and `namespace`) came from: the object path of the reference in the
+    spec (`spec.target`, `spec.provider.aws.auth.secretRef.accessKeyIDSecretRef`), so an invalid
+    one is reported as `spec.target.name: "../x" is not a valid Secret name`
+    (`errors.InvalidNameError`, permanent) and no request is made.
+    """
+    what = resource.kind or resource.plural
+    parts = [resource.prefix]
+    if resource.namespaced:
+        names.check_namespace(namespace, field=f"{field}.namespace")
+        parts += ["namespaces", namespace]
+    parts.append(resource.plural)
+    if name is not None:  # "" is a name, and an invalid one: never the collection by accident
+        parts.append(
+            names.check(name, resource.name_rule, field=f"{field}.name", what=f"{what} name")
+        )
+    elif subresource:
+        raise ValueError("a subresource needs an object name")
+    if subresource:
+        parts.append(subresource)
+    built = "/".join(parts)
+    # Belt and braces: the name rules admit no such segment, whatever the input was.
+    if any(segment in ("", ".", "..") for segment in built.split("/")[1:]):
+        raise errors.InvalidNameError(field=field, value=built, what="apiserver path")
+    return built
+
+
+def _message(response: httpx.Response) -> tuple[str, str]:
+    """(message, reason) of the apiserver's Status body, redacted; the status line otherwise."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}", ""
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"], str(body.get("reason") or "")
+    return f"HTTP {response.status_code}", ""
+
+
+def error_of(response: httpx.Response, what: str) -> errors.ApiError:
+    message, reason = _message(response)
+    return errors.api_error(response.status_code, f"{what}: {message}", reason=reason)
+
+
+@asynccontextmanager
+async def request(
+    api: kr8s.asyncio.Api,
+    method: str,
+    url: str,
+    *,
+    body: bytes | None = None,
+    content_type: str = JSON,
+    params: Mapping[str, str] | None = None,
+    timeout: httpx.Timeout | None = None,  # noqa: ASYNC109 (an httpx per-request timeout)
+    stream: bool = False,
+    what: str = "",
+) -> AsyncIterator[httpx.Response]:
+    """Send one request to `url` (from `path()` or `Resource.path()`); yield a 2xx response.
+
+    Anything else raises an `errors.ApiError` subclass whose message starts with `what` (default
+    "METHOD url"): transport failures and timeouts as `ApiUnavailableError`, statuses as mapped
+    by `errors.api_error`. With `stream`, the body is read by the caller inside the block.
+    """
+    what = what or f"{method} {url}"
+    kwargs: dict[str, Any] = {}
+    if body is not None:
+        kwargs["content"] = body
+        kwargs["headers"] = {"Content-Type": content_type}
+    if params:
+        kwargs["params"] = dict(params)
+    if timeout is not None:
+        kwargs["timeout"] = timeout
+    base, _, last = url.rpartition("/")  # kr8s joins base and url with "/"
+    for attempt in (1, 2):
+        try:
+            async with api.call_api(
+                method,
+                version="",
+                base=base,
+                url=last,
+                raise_for_status=False,
+                stream=stream,
+                **kwargs,
+            ) as response:
+                if response.status_code == 401 and attempt == 1:
+                    reauthenticate = True
+                elif response.status_code >= 300:
+                    if stream:
+                        await response.aread()
+                    raise error_of(response, what)
+                else:
+                    reauthenticate = False
+                    yield response
+        except (httpx.TransportError, kr8s.APITimeoutError) as exc:
+            raise errors.ApiUnavailableError(f"{what}: {type(exc).__name__}") from None
+        if not reauthenticate:
+            return
+        await api.auth.reauthenticate()
+        await api._create_session()
+
+
+async def call(
+    api: kr8s.asyncio.Api,
+    method: str,
+    url: str,
+    *,
+    body: Any = None,
+    content_type: str = JSON,
+    params: Mapping[str, str] | None = None,
+    what: str = "",
+) -> bytes:
+    """`request()` for the common case: send `body` (bytes, or anything msgspec encodes) and
+    return the answer's bytes."""
+    if body is not None and not isinstance(body, bytes):
+        body = msgspec.json.encode(body)
+    async with request(
+        api, method, url, body=body, content_type=content_type, params=params, what=what
+    ) as response:
+        return response.content
