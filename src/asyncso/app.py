@@ -47,7 +47,7 @@ _namespace_decoder = msgspec.json.Decoder(model.Namespace)
 
 
 def default_registry(
-    kube_client: kube.Kube, config: settings.Settings
+    kube_client: ports.KubeClient, config: settings.Settings
 ) -> providers.ProviderRegistry:
     """Every provider this build ships: AWS (Secrets Manager, Parameter Store) and fake."""
     factories: list[ports.ProviderFactory] = []
@@ -255,4 +255,4 @@ def _changed(
         return True
     if new.metadata.deletion_timestamp and not old.metadata.deletion_timestamp:
         return True
-    return timing.resource_version(old) != timing.resource_version(new)
+    return timing.synced_resource_version(old) != timing.synced_resource_version(new)

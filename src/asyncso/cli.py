@@ -124,11 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(crdgen.render_yaml())
         return 0
     if args.command == "render":
-        from asyncso import errors, rendering_cli
+        from asyncso import errors, preview
 
         try:
             out = asyncio.run(
-                rendering_cli.render(
+                preview.render(
                     args.file,
                     args.store,
                     kubeconfig=args.kubeconfig,

@@ -21,7 +21,8 @@ from typing import Any
 
 import re2
 
-from asyncso import errors, model, template_limits, template_sandbox
+from asyncso import errors, model
+from asyncso.templates import jinja, limits
 
 MAX_KEY_LENGTH = 253
 # Go's `unicode.IsLetter` and `unicode.IsDigit`, which make up a `${name}` in a rewrite target.
@@ -151,7 +152,7 @@ def rewrite(data: Mapping[str, bytes], rewrites: Sequence[model.Rewrite]) -> dic
             out = _rename(out, _regexp_renamer(pattern, operation.regexp.target), where=where)
         elif operation.transform is not None:
             where = f"rewrite[{index}].transform.template"
-            with template_limits.budget():
+            with limits.budget():
                 out = _rename(
                     out, _transform_renamer(operation.transform.template, where=where), where=where
                 )
@@ -186,7 +187,14 @@ def _regexp_renamer(pattern: Any, target: str) -> Callable[[str], str]:
 
 def _transform_renamer(source: str, *, where: str) -> Callable[[str], str]:
     """ESO renders the transform template with the key as `.value`; here it is `value`."""
-    return lambda key: template_sandbox.render(source, {"value": key}, where=where)
+    return lambda key: jinja.render(source, {"value": key}, where=where)
+
+
+def find_pattern(find: model.Find) -> Any:
+    """`dataFrom.find.name.regexp`, compiled (None when absent); every provider uses this."""
+    if find.name is None or not find.name.regexp:
+        return None
+    return compile_pattern(find.name.regexp, where="find.name.regexp")
 
 
 def compile_pattern(source: str, *, where: str) -> Any:

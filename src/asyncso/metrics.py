@@ -80,12 +80,3 @@ def count_provider_call(*, provider: str, call: str, ok: bool) -> None:
     PROVIDER_API_CALLS.labels(
         provider=provider, call=call, status="success" if ok else "error"
     ).inc()
-
-
-def provider_calls(*, provider: str, call: str, status: str = "success") -> float:
-    """Current count of one (provider, call, status) series; for tests and benchmarks."""
-    value = REGISTRY.get_sample_value(
-        "externalsecret_provider_api_calls_count_total",
-        {"provider": provider, "call": call, "status": status},
-    )
-    return value or 0.0

@@ -25,7 +25,6 @@ API_VERSION = f"{GROUP}/{VERSION}"
 LABEL_MANAGED = "reconcile.external-secrets.io/managed"
 LABEL_CREATED_BY = "reconcile.external-secrets.io/created-by"
 ANNOTATION_DATA_HASH = "reconcile.external-secrets.io/data-hash"
-ANNOTATION_FORCE_SYNC = "force-sync"
 FINALIZER = "externalsecrets.external-secrets.io/externalsecret-cleanup"
 
 DEFAULT_REFRESH_INTERVAL = "1h0m0s"

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 from typing import Literal
 
-from asyncso import model, render
+from asyncso import model, secret_data
 
 ANNOTATION_MANAGED_KEYS = "reconcile.asyncso.io/managed-keys"
 
@@ -65,7 +65,7 @@ def is_valid(secret: model.Secret | None) -> bool:
     meta = secret.metadata
     if meta.labels.get(model.LABEL_MANAGED) != "true":
         return False
-    return meta.annotations.get(model.ANNOTATION_DATA_HASH) == render.data_hash(secret.data)
+    return meta.annotations.get(model.ANNOTATION_DATA_HASH) == secret_data.data_hash(secret.data)
 
 
 def failure(message: str, detail: str) -> Report:
@@ -147,7 +147,7 @@ def _managed_metadata(
 ) -> tuple[dict[str, str], dict[str, str]]:
     labels = {**labels, **desired.labels, model.LABEL_MANAGED: "true"}
     annotations = {**annotations, **desired.annotations}
-    annotations[model.ANNOTATION_DATA_HASH] = render.data_hash(data)
+    annotations[model.ANNOTATION_DATA_HASH] = secret_data.data_hash(data)
     annotations[ANNOTATION_MANAGED_KEYS] = ",".join(sorted(desired.data))
     return labels, annotations
 

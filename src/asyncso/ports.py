@@ -13,22 +13,19 @@ from asyncso import model
 
 
 class SecretsProvider(Protocol):
-    """Reads remote secrets for one store and one credential identity.
+    """Reads remote secrets for one store and one credential identity: raw values only.
 
-    Every method raises `errors.RemoteSecretNotFoundError` for a missing secret (the only error
-    that may shrink a target Secret), and other `errors.AsyncsoError` subclasses otherwise.
-    Implementations may coalesce concurrent calls (batching) and share in-flight reads.
+    ESO's `property` and `extract` are pure steps applied afterwards (`property_path`), the same
+    for every provider. Every method raises `errors.RemoteSecretNotFoundError` for a missing
+    secret (the only error that may shrink a target Secret), and other `errors.AsyncsoError`
+    subclasses otherwise. Implementations may coalesce concurrent calls and share reads.
     """
 
-    async def get_secret(self, ref: model.RemoteRef) -> bytes:
-        """The value at `ref` (with `property`/`version`/`metadataPolicy` applied)."""
+    async def read(self, ref: model.RemoteRef) -> bytes:
+        """The value of `ref.key` at `ref.version` (its metadata with `metadataPolicy: Fetch`)."""
         ...
 
-    async def get_secret_map(self, ref: model.RemoteRef) -> dict[str, bytes]:
-        """`dataFrom.extract`: the value at `ref` parsed as a JSON object, one key per field."""
-        ...
-
-    async def get_all_secrets(self, find: model.Find) -> dict[str, bytes]:
+    async def find(self, find: model.Find) -> dict[str, bytes]:
         """`dataFrom.find`: every remote secret matching `find`, keyed by its remote name."""
         ...
 

@@ -1,7 +1,10 @@
 """ESO's `remoteRef.property`: a gjson path into a JSON secret, a literal dotted key first.
 
-Why shared: the fake, Secrets Manager and Parameter Store providers must agree exactly, since
-users move manifests between them. Semantics as ESO's AWS provider: if the property contains
+Why one place, after the providers: they only read raw values (`ports.SecretsProvider.read`); the
+reconciler applies `value` / `value_map` to every provider's answer alike, so the fake, Secrets
+Manager and Parameter Store agree exactly, as users moving manifests between them expect.
+
+Semantics as ESO's AWS provider: if the property contains
 dots, it is first tried as one literal key (`"a.b"` in `{"a.b": 1}`); otherwise (or if absent)
 it is a path through objects and array indexes. Strings come back raw, anything else as JSON.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from asyncso import errors
+from asyncso import errors, model
 
 
 def _as_bytes(node: Any) -> bytes:
@@ -67,3 +70,13 @@ def as_map(value: bytes | str, *, key: str) -> dict[str, bytes]:
     if not isinstance(document, dict):
         raise errors.PermanentError(f"secret {key!r} is not a JSON object")
     return {name: _as_bytes(node) for name, node in document.items()}
+
+
+def value(raw: bytes, ref: model.RemoteRef) -> bytes:
+    """`data[].remoteRef`: the value a provider read for `ref`, narrowed to `ref.property`."""
+    return select(raw, ref.property, key=ref.key) if ref.property else raw
+
+
+def value_map(raw: bytes, ref: model.RemoteRef) -> dict[str, bytes]:
+    """`dataFrom[].extract`: the value (narrowed to `ref.property`) as a JSON object's fields."""
+    return as_map(value(raw, ref), key=ref.key)

@@ -1,7 +1,7 @@
 """The one impure step: observe → fetch → render → plan → execute → status, for one ExternalSecret.
 
 Why one place: every side effect of a sync (provider reads, the Secret write, status, events,
-metrics) happens here in a fixed order around the pure core (`timing`, `render`, `templating`,
+metrics) happens here in a fixed order around the pure core (`timing`, `secret_data`, `templates`,
 `plan`), so the safety rule is easy to audit: an exception anywhere before `_execute` leaves the
 target Secret untouched, and only `plan` decides a delete or a shrink.
 """
@@ -24,17 +24,18 @@ from asyncso import (
     observability,
     plan,
     ports,
+    property_path,
     providers,
-    render,
     scheduler,
+    secret_data,
     settings,
     status,
     stores,
-    templating,
     timing,
     validation,
     view,
 )
+from asyncso.templates import apply
 
 log = logging.getLogger("asyncso.reconciler")
 
@@ -162,7 +163,7 @@ class Reconciler:
 
     def _synced_version(self, es: model.ExternalSecret) -> str:
         store = stores.version_of(es.metadata.namespace, es.spec.secret_store_ref, self.view.stores)
-        return timing.resource_version(es, store_version=store)
+        return timing.synced_resource_version(es, store_version=store)
 
     def _not_ours(self, es: model.ExternalSecret) -> bool:
         """ESO skips ExternalSecrets whose store belongs to another controller class, and those
@@ -184,7 +185,7 @@ class Reconciler:
         validation.validate(es)
         spec = es.spec
         fetched = await self._fetch(es)
-        values = render.values(spec, fetched)
+        values = secret_data.merge(spec, fetched)
         if not values and spec.target.deletion_policy in ("Delete", "Merge"):
             return None
         return await self._template(es, values)
@@ -242,21 +243,21 @@ class Reconciler:
         field = f"{where}.sourceRef.storeRef" if source else "spec.secretStoreRef"
         return await self._provider(es, ref, where=field, cache=cache)
 
-    async def _fetch(self, es: model.ExternalSecret) -> render.Fetched:
+    async def _fetch(self, es: model.ExternalSecret) -> secret_data.Fetched:
         spec = es.spec
         cache: dict[Any, ports.SecretsProvider] = {}
         jobs: list[Any] = []
         for index, item in enumerate(spec.data):
             where = f"spec.data[{index}]"
             provider = await self._entry_provider(es, item.source_ref, where=where, cache=cache)
-            jobs.append(provider.get_secret(item.remote_ref))
+            jobs.append(_value(provider, item.remote_ref))
         for index, entry in enumerate(spec.data_from):
             where = f"spec.dataFrom[{index}]"
             provider = await self._entry_provider(es, entry.source_ref, where=where, cache=cache)
             if entry.extract is not None:
-                jobs.append(provider.get_secret_map(entry.extract))
+                jobs.append(_value_map(provider, entry.extract))
             elif entry.find is not None:
-                jobs.append(provider.get_all_secrets(entry.find))
+                jobs.append(provider.find(entry.find))
         results = await asyncio.gather(*jobs, return_exceptions=True)
         missing_ok = spec.target.deletion_policy in ("Delete", "Merge")
         values: list[Any] = []
@@ -274,7 +275,7 @@ class Reconciler:
             else:
                 values.append(result)
         count = len(spec.data)
-        return render.Fetched(data=values[:count], data_from=values[count:])
+        return secret_data.Fetched(data=values[:count], data_from=values[count:])
 
     async def _template(
         self, es: model.ExternalSecret, values: dict[str, bytes]
@@ -283,7 +284,7 @@ class Reconciler:
         if template is None:
             return model.SecretContent(data=values, labels={}, annotations={}, type="Opaque")
         namespace = es.metadata.namespace
-        config_map_fields, secret_fields = templating.referenced_sources(template)
+        config_map_fields, secret_fields = apply.referenced_sources(template)
         config_maps: dict[str, dict[str, str]] = {}
         for name, field in config_map_fields.items():
             found = await self.kube.get_config_map(namespace, name, field=field)
@@ -296,8 +297,8 @@ class Reconciler:
             if secret is None:
                 raise errors.TemplateError(f"templateFrom: Secret {name!r} not found")
             secrets[name] = secret.data
-        sources = templating.TemplateSources(config_maps=config_maps, secrets=secrets)
-        return await asyncio.to_thread(templating.apply_template, template, values, sources=sources)
+        sources = apply.TemplateSources(config_maps=config_maps, secrets=secrets)
+        return await asyncio.to_thread(apply.apply_template, template, values, sources=sources)
 
     def _check_leader(self) -> None:
         """The last gate before any write: a replica that is not leader writes nothing."""
@@ -397,6 +398,14 @@ class Reconciler:
             finalizers=[f for f in es.metadata.finalizers if f != model.FINALIZER],
             resource_version=es.metadata.resource_version,
         )
+
+
+async def _value(provider: ports.SecretsProvider, ref: model.RemoteRef) -> bytes:
+    return property_path.value(await provider.read(ref), ref)
+
+
+async def _value_map(provider: ports.SecretsProvider, ref: model.RemoteRef) -> dict[str, bytes]:
+    return property_path.value_map(await provider.read(ref), ref)
 
 
 def _entry_ref(

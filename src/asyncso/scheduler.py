@@ -24,7 +24,6 @@ from asyncso import model, timing
 
 log = logging.getLogger("asyncso.scheduler")
 
-Key = model.Key
 URGENT = 0
 ROUTINE = 1
 
@@ -96,9 +95,9 @@ class Scheduler:
 
     def __init__(
         self,
-        sync: Callable[[Key], Awaitable[SyncResult]],
+        sync: Callable[[model.Key], Awaitable[SyncResult]],
         *,
-        is_due: Callable[[Key], tuple[bool, float | None]],
+        is_due: Callable[[model.Key], tuple[bool, float | None]],
         concurrency: int,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
@@ -108,13 +107,13 @@ class Scheduler:
         self.slots = PrioritySlots(concurrency)
         self._clock = clock
         self._rand = rand
-        self._workers: dict[Key, _Worker] = {}
+        self._workers: dict[model.Key, _Worker] = {}
         self._closing = False
 
     def __len__(self) -> int:
         return len(self._workers)
 
-    def ensure(self, key: Key, *, urgent: bool = False) -> None:
+    def ensure(self, key: model.Key, *, urgent: bool = False) -> None:
         """Start the worker for `key` if it has none (first sight: it decides itself if due)."""
         if self._closing or key in self._workers:
             return
@@ -122,7 +121,7 @@ class Scheduler:
         self._workers[key] = worker
         worker.task = asyncio.create_task(self._run(key, worker), name=f"es:{key[0]}/{key[1]}")
 
-    def wake(self, key: Key, *, urgent: bool = False) -> None:
+    def wake(self, key: model.Key, *, urgent: bool = False) -> None:
         """Sync `key` now (spec change, drift of its Secret, its store changed)."""
         worker = self._workers.get(key)
         if worker is None:
@@ -133,7 +132,7 @@ class Scheduler:
         worker.urgent = worker.urgent or urgent
         worker.wake.set()
 
-    def remove(self, key: Key) -> None:
+    def remove(self, key: model.Key) -> None:
         worker = self._workers.pop(key, None)
         if worker is not None and worker.task is not None:
             worker.task.cancel()
@@ -148,7 +147,7 @@ class Scheduler:
         if tasks:
             await asyncio.wait(tasks, timeout=grace)
 
-    async def _run(self, key: Key, worker: _Worker) -> None:
+    async def _run(self, key: model.Key, worker: _Worker) -> None:
         due, next_at = self._is_due(key)
         if not due:
             await self._sleep_until(worker, next_at)
@@ -175,7 +174,7 @@ class Scheduler:
                 next_at = None
             await self._sleep_until(worker, next_at)
 
-    async def _draining(self, key: Key) -> SyncResult:
+    async def _draining(self, key: model.Key) -> SyncResult:
         """The sync, shielded from cancellation so a write in flight finishes on shutdown; its
         failure after cancellation is logged here rather than lost."""
         try:

@@ -68,7 +68,7 @@ def parse_time(text: str | None) -> float | None:
     return moment.timestamp()
 
 
-def resource_version(es: model.ExternalSecret, *, store_version: str = "") -> str:
+def synced_resource_version(es: model.ExternalSecret, *, store_version: str = "") -> str:
     """ESO's `syncedResourceVersion`: generation plus a hash of labels and annotations — and,
     ours, of the store's uid and generation.
 
@@ -98,7 +98,9 @@ def is_due(es: model.ExternalSecret, *, now: float, store_version: str = "") -> 
     """ESO's `shouldRefresh`: has the spec/metadata (or store) changed, or has the interval
     passed?"""
     status = es.status
-    changed = status.synced_resource_version != resource_version(es, store_version=store_version)
+    changed = status.synced_resource_version != synced_resource_version(
+        es, store_version=store_version
+    )
     last = parse_time(status.refresh_time)
     if last is None or not status.synced_resource_version:
         return True

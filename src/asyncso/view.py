@@ -13,8 +13,6 @@ from collections import defaultdict
 from asyncso import model
 from asyncso import stores as store_rules
 
-Key = model.Key
-
 
 @dataclasses.dataclass(frozen=True)
 class InvalidObject:
@@ -32,7 +30,7 @@ class SecretRecord:
 
 @dataclasses.dataclass
 class View:
-    externalsecrets: dict[Key, model.ExternalSecret | InvalidObject] = dataclasses.field(
+    externalsecrets: dict[model.Key, model.ExternalSecret | InvalidObject] = dataclasses.field(
         default_factory=dict
     )
     stores: dict[store_rules.StoreKey, store_rules.StoreEntry] = dataclasses.field(
@@ -43,18 +41,20 @@ class View:
         default_factory=dict
     )
     namespaces: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
-    secrets: dict[Key, SecretRecord] = dataclasses.field(default_factory=dict)
-    _by_store: defaultdict[store_rules.StoreKey, set[Key]] = dataclasses.field(
+    secrets: dict[model.Key, SecretRecord] = dataclasses.field(default_factory=dict)
+    _by_store: defaultdict[store_rules.StoreKey, set[model.Key]] = dataclasses.field(
         default_factory=lambda: defaultdict(set)
     )
-    _by_target: defaultdict[Key, set[Key]] = dataclasses.field(
+    _by_target: defaultdict[model.Key, set[model.Key]] = dataclasses.field(
         default_factory=lambda: defaultdict(set)
     )
-    _refs: dict[Key, tuple[set[store_rules.StoreKey], Key | None]] = dataclasses.field(
+    _refs: dict[model.Key, tuple[set[store_rules.StoreKey], model.Key | None]] = dataclasses.field(
         default_factory=dict
     )
 
-    def put_externalsecret(self, key: Key, item: model.ExternalSecret | InvalidObject) -> None:
+    def put_externalsecret(
+        self, key: model.Key, item: model.ExternalSecret | InvalidObject
+    ) -> None:
         self._unindex(key)
         self.externalsecrets[key] = item
         if isinstance(item, InvalidObject):
@@ -66,11 +66,11 @@ class View:
         self._by_target[target].add(key)
         self._refs[key] = (refs, target)
 
-    def drop_externalsecret(self, key: Key) -> None:
+    def drop_externalsecret(self, key: model.Key) -> None:
         self._unindex(key)
         self.externalsecrets.pop(key, None)
 
-    def _unindex(self, key: Key) -> None:
+    def _unindex(self, key: model.Key) -> None:
         refs, target = self._refs.pop(key, (set(), None))
         for ref in refs:
             self._by_store[ref].discard(key)
@@ -81,10 +81,10 @@ class View:
             if not self._by_target[target]:
                 del self._by_target[target]
 
-    def readers_of_store(self, key: store_rules.StoreKey) -> set[Key]:
+    def readers_of_store(self, key: store_rules.StoreKey) -> set[model.Key]:
         return set(self._by_store.get(key, ()))
 
-    def readers_of_cluster_stores(self) -> set[Key]:
+    def readers_of_cluster_stores(self) -> set[model.Key]:
         return {
             es
             for ref, keys in self._by_store.items()
@@ -92,10 +92,10 @@ class View:
             for es in keys
         }
 
-    def writers_of(self, target: Key) -> set[Key]:
+    def writers_of(self, target: model.Key) -> set[model.Key]:
         return set(self._by_target.get(target, ()))
 
-    def namespace_readers(self, namespace: str) -> set[Key]:
+    def namespace_readers(self, namespace: str) -> set[model.Key]:
         """ExternalSecrets in a namespace that read ClusterSecretStores (conditions may change)."""
         return {key for key in self.readers_of_cluster_stores() if key[0] == namespace}
 

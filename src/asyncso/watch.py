@@ -29,8 +29,7 @@ from asyncso import apiserver, errors, model
 log = logging.getLogger("asyncso.watch")
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
-Key = model.Key
-Handler = Callable[[EventType, Key, msgspec.Raw], None]
+Handler = Callable[[EventType, model.Key, msgspec.Raw], None]
 """Called synchronously for every change; the Raw is the object's JSON (for DELETED its last
 known state, or only its metadata when the deletion was inferred from a re-list). The Raw may be
 a view into a whole list page: decode it, or `.copy()` it before keeping it."""
@@ -67,7 +66,7 @@ class KnownVersions:
     event into the event the handler should see (or none). Pure: no I/O."""
 
     def __init__(self) -> None:
-        self._versions: dict[Key, str] = {}
+        self._versions: dict[model.Key, str] = {}
 
     def __len__(self) -> int:
         return len(self._versions)
@@ -75,7 +74,7 @@ class KnownVersions:
     def __contains__(self, key: object) -> bool:
         return key in self._versions
 
-    def observe(self, event: EventType, key: Key, rv: str) -> EventType | None:
+    def observe(self, event: EventType, key: model.Key, rv: str) -> EventType | None:
         """Record the event; return what to deliver, or None for a duplicate or stale one."""
         known = self._versions.get(key)
         if event == "DELETED":
@@ -89,7 +88,7 @@ class KnownVersions:
         self._versions[(sys.intern(key[0]), key[1])] = rv
         return "ADDED" if known is None else "MODIFIED"
 
-    def forget_missing(self, present: Iterable[Key]) -> list[tuple[Key, str]]:
+    def forget_missing(self, present: Iterable[model.Key]) -> list[tuple[model.Key, str]]:
         """Drop and return (key, last resourceVersion) of every known key not in `present`."""
         keep = set(present)
         gone = [(key, rv) for key, rv in self._versions.items() if key not in keep]
@@ -223,7 +222,7 @@ class Informer:
                 )
             await asyncio.sleep(delay)
 
-    def _deliver(self, event: EventType, key: Key, raw: msgspec.Raw) -> None:
+    def _deliver(self, event: EventType, key: model.Key, raw: msgspec.Raw) -> None:
         try:
             self.handler(event, key, raw)
         except Exception as exc:
@@ -239,7 +238,7 @@ class Informer:
                 exc_info=log.isEnabledFor(logging.DEBUG),
             )
 
-    def _apply(self, event: EventType, raw: msgspec.Raw) -> tuple[Key, str]:
+    def _apply(self, event: EventType, raw: msgspec.Raw) -> tuple[model.Key, str]:
         """Deliver one object if it is news; return its key and resourceVersion."""
         meta = _decode_object(raw).metadata
         key = (meta.namespace, meta.name)
@@ -250,7 +249,7 @@ class Informer:
 
     async def _list(self) -> None:
         """One full paginated list; afterwards, report every known key it no longer holds."""
-        present: list[Key] = []
+        present: list[model.Key] = []
         params = {**self._selectors(), "limit": str(self.page_size)}
         timeout = httpx.Timeout(LIST_TIMEOUT)
         while True:

@@ -9,8 +9,9 @@ import math
 import kr8s.asyncio
 from aiobotocore.session import get_session
 from kube_support import GROUP_PATH, create, decoded, eventually, request
+from metrics_support import provider_calls
 
-from asyncso import app, metrics, model, settings
+from asyncso import app, model, settings
 from asyncso import kube as kube_adapter
 from devenv import bench as devbench
 
@@ -19,7 +20,7 @@ CALLS = ("BatchGetSecretValue", "GetSecretValue")
 
 
 def sm_calls() -> float:
-    return sum(metrics.provider_calls(provider=SM, call=c) for c in CALLS)
+    return sum(provider_calls(provider=SM, call=c) for c in CALLS)
 
 
 async def test_200_externalsecrets_over_60_secrets_cost_a_handful_of_calls(

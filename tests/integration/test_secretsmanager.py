@@ -13,12 +13,22 @@ import msgspec
 import pytest
 from aiobotocore.session import get_session
 from kube_support import create
+from metrics_support import provider_calls
 
-from asyncso import errors, kube, metrics, model, settings
+from asyncso import errors, kube, model, ports, property_path, settings
 from asyncso.providers import aws_factory
 from devenv import bench as devbench
 
 SM = "AWS/SecretsManager"
+
+
+async def value(provider: ports.SecretsProvider, ref: model.RemoteRef) -> bytes:
+    """What the reconciler makes of a `data[]` entry: the raw read, narrowed to `property`."""
+    return property_path.value(await provider.read(ref), ref)
+
+
+async def value_map(provider: ports.SecretsProvider, ref: model.RemoteRef) -> dict[str, bytes]:
+    return property_path.value_map(await provider.read(ref), ref)
 
 
 @pytest.fixture
@@ -105,27 +115,23 @@ async def test_secrets_manager_reads_like_eso(
     await sm.create_secret(Name=p + "bin", SecretBinary=b"\x00\x01\xff")
     first = await sm.put_secret_value(SecretId=p + "json", SecretString='{"user":"v2"}')
     provider = await factory.provider_for(store(namespace, prefix=p), namespace=namespace)
-    assert await provider.get_secret(ref("json", property="user")) == b"v2"
-    assert await provider.get_secret(ref("json", version="AWSPREVIOUS", property="db.host")) == b"h"
+    assert await value(provider, ref("json", property="user")) == b"v2"
+    assert await value(provider, ref("json", version="AWSPREVIOUS", property="db.host")) == b"h"
     assert (
-        await provider.get_secret(ref("json", version="AWSPREVIOUS", property="db.ports.1"))
-        == b"5433"
+        await value(provider, ref("json", version="AWSPREVIOUS", property="db.ports.1")) == b"5433"
     )
+    assert await value(provider, ref("json", version="AWSPREVIOUS", property="a.b")) == b"dotted"
     assert (
-        await provider.get_secret(ref("json", version="AWSPREVIOUS", property="a.b")) == b"dotted"
+        await value(provider, ref("json", version=f"uuid/{first['VersionId']}")) == b'{"user":"v2"}'
     )
-    assert (
-        await provider.get_secret(ref("json", version=f"uuid/{first['VersionId']}"))
-        == b'{"user":"v2"}'
-    )
-    assert await provider.get_secret(ref("bin")) == b"\x00\x01\xff"
-    assert await provider.get_secret_map(ref("json")) == {"user": b"v2"}
-    tags = await provider.get_secret(ref("json", metadata_policy="Fetch"))
+    assert await value(provider, ref("bin")) == b"\x00\x01\xff"
+    assert await value_map(provider, ref("json")) == {"user": b"v2"}
+    tags = await value(provider, ref("json", metadata_policy="Fetch"))
     assert json.loads(tags) == {"team": "blue"}
     with pytest.raises(errors.RemoteSecretNotFoundError):
-        await provider.get_secret(ref("missing"))
+        await value(provider, ref("missing"))
     with pytest.raises(errors.PermanentError) as exc:
-        await provider.get_secret(ref("json", property="nope"))
+        await value(provider, ref("json", property="nope"))
     assert not isinstance(exc.value, errors.RemoteSecretNotFoundError)
 
 
@@ -142,15 +148,13 @@ async def test_find_by_name_path_and_tags(
             Name=f"{namespace}/{name}", SecretString=name, Tags=[{"Key": "grp", "Value": tag}]
         )
     provider = await factory.provider_for(store(namespace), namespace=namespace)
-    by_name = await provider.get_all_secrets(
-        model.Find(name=model.FindName(regexp=f"^{namespace}/app/"))
-    )
+    by_name = await provider.find(model.Find(name=model.FindName(regexp=f"^{namespace}/app/")))
     assert by_name == {f"{namespace}/app/one": b"app/one", f"{namespace}/app/two": b"app/two"}
-    by_tag = await provider.get_all_secrets(
+    by_tag = await provider.find(
         model.Find(tags={"grp": "x"}, name=model.FindName(regexp=f"^{namespace}/"))
     )
     assert set(by_tag) == {f"{namespace}/app/one", f"{namespace}/other/three"}
-    by_path = await provider.get_all_secrets(model.Find(path=f"{namespace}/other"))
+    by_path = await provider.find(model.Find(path=f"{namespace}/other"))
     assert by_path == {f"{namespace}/other/three": b"other/three"}
 
 
@@ -170,13 +174,11 @@ async def test_batching_200_reads_over_60_secrets(
         store(namespace, prefix=f"{namespace}/"), namespace=namespace
     )
     before = sum(
-        metrics.provider_calls(provider=SM, call=c)
-        for c in ("BatchGetSecretValue", "GetSecretValue")
+        provider_calls(provider=SM, call=c) for c in ("BatchGetSecretValue", "GetSecretValue")
     )
-    values = await asyncio.gather(*(provider.get_secret(ref(f"s{i % 60}")) for i in range(200)))
+    values = await asyncio.gather(*(value(provider, ref(f"s{i % 60}")) for i in range(200)))
     after = sum(
-        metrics.provider_calls(provider=SM, call=c)
-        for c in ("BatchGetSecretValue", "GetSecretValue")
+        provider_calls(provider=SM, call=c) for c in ("BatchGetSecretValue", "GetSecretValue")
     )
     assert values == [f"v{i % 60}".encode() for i in range(200)]
     assert after - before <= 3 + 1, f"{after - before} Secrets Manager calls for 60 secrets"
@@ -200,14 +202,14 @@ async def test_parameter_store(
     provider = await factory.provider_for(
         store(namespace, service="ParameterStore"), namespace=namespace
     )
-    assert await provider.get_secret(ref(f"{base}/app/user")) == b"u2"
-    assert await provider.get_secret(ref(f"{base}/app/user", version="1")) == b"u1"
-    assert await provider.get_secret(ref(f"{base}/app/pw", property="pw")) == b"s"
+    assert await value(provider, ref(f"{base}/app/user")) == b"u2"
+    assert await value(provider, ref(f"{base}/app/user", version="1")) == b"u1"
+    assert await value(provider, ref(f"{base}/app/pw", property="pw")) == b"s"
     with pytest.raises(errors.RemoteSecretNotFoundError):
-        await provider.get_secret(ref(f"{base}/nope"))
-    by_path = await provider.get_all_secrets(model.Find(path=f"{base}/app"))
+        await value(provider, ref(f"{base}/nope"))
+    by_path = await provider.find(model.Find(path=f"{base}/app"))
     assert by_path == {f"{base}/app/user": b"u2", f"{base}/app/pw": b'{"pw":"s"}'}
-    by_tag = await provider.get_all_secrets(model.Find(tags={"grp": "g"}))
+    by_tag = await provider.find(model.Find(tags={"grp": "g"}))
     assert by_tag == {f"{base}/other/x": b"x"}
 
 
@@ -246,11 +248,11 @@ async def test_assume_role_and_web_identity(
         )
     )["Role"]["Arn"]
     await aws["sm"].create_secret(Name=f"{namespace}/assumed", SecretString="via-role")
-    before = metrics.provider_calls(provider="AWS/STS", call="AssumeRole")
+    before = provider_calls(provider="AWS/STS", call="AssumeRole")
     provider = await factory.provider_for(store(namespace, role=role), namespace=namespace)
-    assert await provider.get_secret(ref(f"{namespace}/assumed")) == b"via-role"
-    assert await provider.get_secret(ref(f"{namespace}/assumed")) == b"via-role"
-    assert metrics.provider_calls(provider="AWS/STS", call="AssumeRole") - before == 1  # cached
+    assert await value(provider, ref(f"{namespace}/assumed")) == b"via-role"
+    assert await value(provider, ref(f"{namespace}/assumed")) == b"via-role"
+    assert provider_calls(provider="AWS/STS", call="AssumeRole") - before == 1  # cached
     # a second identity (different external ID) gets its own provider, not the first one's
     other = await factory.provider_for(
         store(namespace, role=role, externalID="x"), namespace=namespace
@@ -285,9 +287,7 @@ async def test_assume_role_and_web_identity(
         },
         model.SecretStore,
     )
-    before = metrics.provider_calls(provider="AWS/STS", call="AssumeRoleWithWebIdentity")
+    before = provider_calls(provider="AWS/STS", call="AssumeRoleWithWebIdentity")
     irsa = await factory.provider_for(jwt_store, namespace=namespace)
-    assert await irsa.get_secret(ref(f"{namespace}/assumed")) == b"via-role"
-    assert (
-        metrics.provider_calls(provider="AWS/STS", call="AssumeRoleWithWebIdentity") - before == 1
-    )
+    assert await value(irsa, ref(f"{namespace}/assumed")) == b"via-role"
+    assert provider_calls(provider="AWS/STS", call="AssumeRoleWithWebIdentity") - before == 1

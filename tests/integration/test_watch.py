@@ -27,7 +27,7 @@ import msgspec
 import pytest
 from kube_support import request
 
-from asyncso import apiserver, watch
+from asyncso import apiserver, model, watch
 from devenv import bench as devbench
 
 pytestmark = pytest.mark.integration
@@ -45,9 +45,9 @@ class Recorder:
     """A handler that keeps (event, key, resourceVersion, body) for every delivery."""
 
     def __init__(self) -> None:
-        self.events: list[tuple[str, watch.Key, str, dict[str, Any]]] = []
+        self.events: list[tuple[str, model.Key, str, dict[str, Any]]] = []
 
-    def __call__(self, event: watch.EventType, key: watch.Key, raw: msgspec.Raw) -> None:
+    def __call__(self, event: watch.EventType, key: model.Key, raw: msgspec.Raw) -> None:
         body = msgspec.json.decode(raw)
         self.events.append((event, key, body["metadata"].get("resourceVersion", ""), body))
 

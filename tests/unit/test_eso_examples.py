@@ -30,9 +30,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from asyncso import errors, keymapping, model, render, template_sandbox, templating
+from asyncso import errors, keymapping, model, secret_data
+from asyncso.templates import apply, jinja
 
-NO_SOURCES = templating.TemplateSources()
+NO_SOURCES = apply.TemplateSources()
 
 
 def template(text: str) -> model.Template:
@@ -45,10 +46,10 @@ def rewrites(text: str) -> list[model.Rewrite]:
     return msgspec.convert(yaml.safe_load(text), list[model.Rewrite])
 
 
-def apply(
-    spec: str, values: dict[str, bytes], sources: templating.TemplateSources = NO_SOURCES
+def rendered(
+    spec: str, values: dict[str, bytes], sources: apply.TemplateSources = NO_SOURCES
 ) -> model.SecretContent:
-    return templating.apply_template(template(spec), values, sources=sources)
+    return apply.apply_template(template(spec), values, sources=sources)
 
 
 # --- key material ------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ data:
 
 
 def test_multiline() -> None:
-    out = apply(
+    out = rendered(
         MULTILINE,
         {
             "user": b"grafana",
@@ -264,7 +265,7 @@ data:
 
 
 def test_multikey() -> None:
-    out = apply(MULTIKEY, {"mysecret": b"s3cr3t-\xe2\x82\xac"})
+    out = rendered(MULTIKEY, {"mysecret": b"s3cr3t-\xe2\x82\xac"})
     assert out.data == {"name": b"admin", "password": b"s3cr3t-\xe2\x82\xac"}
 
 
@@ -272,12 +273,12 @@ def test_helm_escape_sequence() -> None:
     # After Helm, the manifest is MULTIKEY's; we apply what Helm outputs for the Go raw string.
     helm_output = HELM_ESCAPED.replace("{{ `{{ mysecret }}` }}", "{{ mysecret }}")
     assert template(helm_output) == template(MULTIKEY)
-    assert apply(helm_output, {"mysecret": b"s3"}).data == {"name": b"admin", "password": b"s3"}
+    assert rendered(helm_output, {"mysecret": b"s3"}).data == {"name": b"admin", "password": b"s3"}
     # Applied without Helm, Jinja reads Go's backquotes as an error (ESO would print the
     # literal text `{{ .mysecret }}`); Jinja's own escape prints it literally, as ESO would.
     with pytest.raises(errors.TemplateError, match="looks like an ESO Go template"):
-        apply(HELM_ESCAPED, {"mysecret": b"s3"})
-    literal = apply("data:\n  password: \"{{ '{{ mysecret }}' }}\"", {"mysecret": b"s3"})
+        rendered(HELM_ESCAPED, {"mysecret": b"s3"})
+    literal = rendered("data:\n  password: \"{{ '{{ mysecret }}' }}\"", {"mysecret": b"s3"})
     assert literal.data == {"password": b"{{ mysecret }}"}
 
 
@@ -293,7 +294,7 @@ data:
 
 def test_merge() -> None:
     values = {"password": base64.b64encode(b"p@ss\nw0rd"), "username": b"svc-user"}
-    out = apply(MERGE, values)
+    out = rendered(MERGE, values)
     # username is kept from the fetched data; password is overwritten by its decoded value.
     assert out.data == {"password": b"p@ss\nw0rd", "username": b"svc-user", "name": b"admin"}
 
@@ -302,7 +303,7 @@ def test_merge_with_invalid_base64_fails() -> None:
     # Differs from ESO: sprig's b64dec writes Go's error text ("illegal base64 data at input
     # byte 3") into the Secret; asyncso fails the template instead.
     with pytest.raises(errors.TemplateError, match="b64dec: input is not valid base64"):
-        apply(MERGE, {"password": b"not base64", "username": b"u"})
+        rendered(MERGE, {"password": b"not base64", "username": b"u"})
 
 
 # --- filterpem-template-v2-external-secret.yaml ------------------------------------------------
@@ -330,7 +331,7 @@ def test_filter_pem(tls: Tls) -> None:
         + "subject=O = Example Corp, CN = Example Issuing CA\n"
         + tls.mid_pem
     )
-    out = apply(FILTER_PEM, {"mysecret": bundle.encode()})
+    out = rendered(FILTER_PEM, {"mysecret": bundle.encode()})
     assert out.type == "kubernetes.io/tls"
     assert out.data == {
         "tls.crt": (tls.leaf_pem + tls.mid_pem).encode(),
@@ -358,7 +359,7 @@ data:
 
 @pytest.mark.parametrize(("spec", "password"), [(PKCS12, None), (PKCS12_PASS, b"my-password")])
 def test_pkcs12(tls: Tls, spec: str, password: bytes | None) -> None:
-    out = apply(spec, {"mysecret": tls.pkcs12(password)})
+    out = rendered(spec, {"mysecret": tls.pkcs12(password)})
     assert out.type == "kubernetes.io/tls"
     assert out.data == {
         # ESO orders the chain leaf → intermediate → root (pem_chain.go), whatever the archive's.
@@ -369,7 +370,7 @@ def test_pkcs12(tls: Tls, spec: str, password: bytes | None) -> None:
 
 def test_pkcs12_wrong_password_fails_like_eso(tls: Tls) -> None:
     with pytest.raises(errors.TemplateError, match="unable to decode PKCS#12 archive"):
-        apply(PKCS12_PASS, {"mysecret": tls.pkcs12(b"another-password")})
+        rendered(PKCS12_PASS, {"mysecret": tls.pkcs12(b"another-password")})
 
 
 # --- jwk-template-v2-external-secret.yaml ------------------------------------------------------
@@ -400,15 +401,15 @@ def test_jwk(kind: str) -> None:
         public, private = _ec_jwks(key)
     values = {"pubjwk": json.dumps(public).encode(), "myjwk": json.dumps(private).encode()}
     expected = {"jwk_pub": _spki_pem(key), "jwk_priv": _pkcs8_pem(key)}
-    assert apply(JWK_SPLIT, values).data == expected
+    assert rendered(JWK_SPLIT, values).data == expected
     # asyncso extension: the example as written works, the public key taken from the private JWK.
-    assert apply(JWK, {"myjwk": values["myjwk"]}).data == expected
+    assert rendered(JWK, {"myjwk": values["myjwk"]}).data == expected
 
 
 def test_jwk_private_key_from_public_jwk_fails_like_eso() -> None:
     public, _ = _ec_jwks(ec.generate_private_key(ec.SECP256R1()))
     with pytest.raises(errors.TemplateError, match="the JWK holds no private key"):
-        apply(JWK, {"myjwk": json.dumps(public).encode()})
+        rendered(JWK, {"myjwk": json.dumps(public).encode()})
 
 
 # --- certsans-template-v2-external-secret.yaml -------------------------------------------------
@@ -427,7 +428,7 @@ data:
 def test_cert_sans(tls: Tls) -> None:
     # A full chain with its key, in no particular order: filterCertChain finds the leaf.
     bundle = tls.key_pem + tls.root_pem + tls.leaf_pem + tls.mid_pem
-    out = apply(CERT_SANS, {"certificate": bundle.encode()})
+    out = rendered(CERT_SANS, {"certificate": bundle.encode()})
     # Go's order: DNS names, IP addresses (net.IP.String), e-mail addresses, URIs.
     sans = [
         "app.example.com",
@@ -495,16 +496,16 @@ ANNOTATIONS_FROM_CONFIG_MAP = """
 GRAFANA_VALUES = {"user": b"admin", "password": b"p4ss"}
 
 
-def _grafana_sources() -> templating.TemplateSources:
+def _grafana_sources() -> apply.TemplateSources:
     config_map = yaml.safe_load(GRAFANA_CONFIG_MAP)
-    return templating.TemplateSources(config_maps={"grafana-config-tpl": config_map})
+    return apply.TemplateSources(config_maps={"grafana-config-tpl": config_map})
 
 
 @pytest.mark.parametrize(
     ("uri", "oci"), [(b"oci://registry.example.com/grafana", b"true"), (b"https://g.io", b"false")]
 )
 def test_template_from_config_map(uri: bytes, oci: bytes) -> None:
-    out = apply(FROM_CONFIG_MAP, GRAFANA_VALUES | {"uri": uri}, _grafana_sources())
+    out = rendered(FROM_CONFIG_MAP, GRAFANA_VALUES | {"uri": uri}, _grafana_sources())
     assert out.data == {
         "config.yaml": (
             b"datasources:\n"
@@ -529,7 +530,7 @@ def test_template_from_config_map_annotations_need_now() -> None:
     spec = FROM_CONFIG_MAP + ANNOTATIONS_FROM_CONFIG_MAP
     values = GRAFANA_VALUES | {"uri": b"oci://r/g"}
     with pytest.raises(errors.TemplateError, match=r"\['annotations'\]: 'now' is undefined"):
-        apply(spec, values, _grafana_sources())
+        rendered(spec, values, _grafana_sources())
 
 
 # --- template-v2-literal-example.yaml ----------------------------------------------------------
@@ -548,7 +549,7 @@ templateFrom:
 
 def test_literal_htpasswd() -> None:
     values = {"user2": b"pass word 2", "user1": b"password1", "admin": b"s3cr3t"}
-    out = apply(LITERAL, values)
+    out = rendered(LITERAL, values)
     # ESO: `auth: "admin:$2a$10$…\nuser1:$2a$10$…\nuser2:$2a$10$…"`, read back as YAML. bcrypt
     # salts every hash, so the lines are compared by verification (they differ in ESO too).
     assert list(out.data) == ["auth"]
@@ -572,12 +573,12 @@ templateFrom:
 def test_scope_and_target_fails_like_eso() -> None:
     # `.now` is no key of the data {user, password}: ESO fails (missingkey=error), and so do we.
     with pytest.raises(errors.TemplateError, match="'now' is undefined"):
-        apply(SCOPE_AND_TARGET, {"user": b"admin", "password": b"p"})
+        rendered(SCOPE_AND_TARGET, {"user": b"admin", "password": b"p"})
 
 
 def test_scope_and_target_with_a_now_key() -> None:
     # With a `now` key in the data, both render it into the annotation.
-    out = apply(SCOPE_AND_TARGET, {"user": b"admin", "now": b"2025-01-01T00:00:00Z"})
+    out = rendered(SCOPE_AND_TARGET, {"user": b"admin", "now": b"2025-01-01T00:00:00Z"})
     assert out.annotations == {"last-sync-for-user/admin": "2025-01-01T00:00:00Z"}
     assert out.data == {}  # templateFrom targets only Annotations: no data under Replace
 
@@ -614,17 +615,17 @@ def test_go_original_fails_with_hint(source: str) -> None:
     values = {key: b"sup3r-s3cret" for key in keys}
     model_template = model.Template(data={"out": source})
     with pytest.raises(errors.TemplateError) as info:
-        templating.apply_template(model_template, values, sources=NO_SOURCES)
+        apply.apply_template(model_template, values, sources=NO_SOURCES)
     message = str(info.value)
     assert message.startswith("template.data['out']: ")
-    assert message.endswith(template_sandbox.GO_HINT)
+    assert message.endswith(jinja.GO_HINT)
     assert "sup3r-s3cret" not in message
 
 
 def test_go_original_with_engine_v2_is_refused() -> None:
     spec = template("engineVersion: v2\ndata:\n  password: '{{ .mysecret }}'")
     with pytest.raises(errors.TemplateError, match=r"^engineVersion v2 \(Go templates\)"):
-        templating.apply_template(spec, {"mysecret": b"s"}, sources=NO_SOURCES)
+        apply.apply_template(spec, {"mysecret": b"s"}, sources=NO_SOURCES)
 
 
 # --- dataFrom rewrite examples -----------------------------------------------------------------
@@ -659,11 +660,11 @@ dataFrom:
         ),
         model.ExternalSecretSpec,
     )
-    fetched = render.Fetched(
+    fetched = secret_data.Fetched(
         data=[],
         data_from=[{"user": b"d", "pass": b"dp"}, {"user": b"p", "pass": b"pp"}],
     )
-    assert render.values(spec, fetched) == {
+    assert secret_data.merge(spec, fetched) == {
         "dev-user": b"d",
         "dev-pass": b"dp",
         "prod-user": b"p",
@@ -707,7 +708,7 @@ def test_rewrite_transform_go_original_fails_with_hint() -> None:
     spec = rewrites('- transform:\n    template: \'ENV_{{ .value | upper | replace "-" "_" }}\'')
     with pytest.raises(errors.TemplateError, match=r"^rewrite\[0\]\.transform\.template: ") as info:
         keymapping.rewrite({"db-user": b"u"}, spec)
-    assert str(info.value).endswith(template_sandbox.GO_HINT)
+    assert str(info.value).endswith(jinja.GO_HINT)
 
 
 def test_rewrite_merge_empty_is_not_supported_yet() -> None:
@@ -742,8 +743,8 @@ dataFrom:
         ),
         model.ExternalSecretSpec,
     )
-    fetched = render.Fetched(data=[], data_from=[{"a": b"1"}, {"app-credentials": b"{}"}])
+    fetched = secret_data.Fetched(data=[], data_from=[{"a": b"1"}, {"app-credentials": b"{}"}])
     with pytest.raises(errors.InvalidSpecError) as info:
-        render.values(spec, fetched)
+        secret_data.merge(spec, fetched)
     assert str(info.value).startswith("spec.dataFrom[1]: rewrite[0].merge: ")
     assert "dataFrom[].rewrite[].merge is not supported yet" in str(info.value)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from core_fixtures import es, secret
 
-from asyncso import model, plan, render
+from asyncso import model, plan, secret_data
 
 DESIRED = model.SecretContent(data={"a": b"1"}, labels={}, annotations={}, type="Opaque")
 
@@ -54,7 +54,7 @@ def test_owner_sets_controller_reference_labels_and_hash() -> None:
         ("ExternalSecret", "es1", "uid-1", True)
     ]
     assert meta.labels[model.LABEL_MANAGED] == "true"
-    assert meta.annotations[model.ANNOTATION_DATA_HASH] == render.data_hash({"a": b"1"})
+    assert meta.annotations[model.ANNOTATION_DATA_HASH] == secret_data.data_hash({"a": b"1"})
     assert result.report.event_reason == "Created"
     assert result.binding == "es1"
 

@@ -7,14 +7,15 @@ import time
 
 import pytest
 
-from asyncso import errors, model, template_limits, template_sandbox, templating
+from asyncso import errors, model
+from asyncso.templates import apply, jinja, limits
 
 SECRET = "hunter2-s3cr3t"
 KILO = "k" * 1024
 
 
 def render(source: str, **context: object) -> str:
-    return template_sandbox.render(source, {"s": KILO, "password": SECRET, **context}, where="t")
+    return jinja.render(source, {"s": KILO, "password": SECRET, **context}, where="t")
 
 
 def refused(source: str, **context: object) -> str:
@@ -159,7 +160,7 @@ def test_long_templates_are_refused() -> None:
 )
 def test_the_deadline_stops_cpu_bombs(source: str) -> None:
     started = time.monotonic()
-    with template_limits.budget(seconds=0.3):
+    with limits.budget(seconds=0.3):
         message = refused(source)
     assert "rendering took longer than 0.3s" in message
     assert time.monotonic() - started < 3
@@ -171,17 +172,17 @@ def test_deadline_is_shared_by_one_external_secret() -> None:
             "a": "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}",
         }
     )
-    with template_limits.budget(seconds=0.2), pytest.raises(errors.TemplateError) as info:
-        templating.apply_template(template, {}, sources=templating.TemplateSources())
+    with limits.budget(seconds=0.2), pytest.raises(errors.TemplateError) as info:
+        apply.apply_template(template, {}, sources=apply.TemplateSources())
     assert (
         str(info.value) == "template.data['a']: rendering took longer than 0.2s; refused (line 1)"
     )
 
 
 def test_limits_are_sane() -> None:
-    assert template_limits.RENDER_SECONDS == 5.0
-    assert template_limits.MAX_OUTPUT_BYTES == 1 << 20
-    assert template_limits.MAX_RANGE == 10_000
+    assert limits.RENDER_SECONDS == 5.0
+    assert limits.MAX_OUTPUT_BYTES == 1 << 20
+    assert limits.MAX_RANGE == 10_000
 
 
 def test_within_limits_still_renders() -> None:
@@ -199,7 +200,7 @@ def test_within_limits_still_renders() -> None:
 
 def _message(template: model.Template, values: dict[str, bytes]) -> str:
     with pytest.raises(errors.TemplateError) as info:
-        templating.apply_template(template, values, sources=templating.TemplateSources())
+        apply.apply_template(template, values, sources=apply.TemplateSources())
     return str(info.value)
 
 
@@ -256,12 +257,12 @@ def test_key_and_values_yaml_errors_do_not_echo_the_rendered_text() -> None:
 @pytest.mark.parametrize(
     "source",
     [
-        "{{" * (template_limits.MAX_TEMPLATE_CHARS // 2),
-        "{{ " + "a " * (template_limits.MAX_TEMPLATE_CHARS // 2),
-        "{{ " + ("w" * 999 + "\t" * 999 + " ") * (template_limits.MAX_TEMPLATE_CHARS // 2000),
-        "{{ " + "a." * (template_limits.MAX_TEMPLATE_CHARS // 2),
-        "{{ ( }}" + "{{a}}" * (template_limits.MAX_TEMPLATE_CHARS // 5),  # fails on parsing
-        "{{ " + "a" * (4 * template_limits.MAX_TEMPLATE_CHARS),  # too long: refused, still quick
+        "{{" * (limits.MAX_TEMPLATE_CHARS // 2),
+        "{{ " + "a " * (limits.MAX_TEMPLATE_CHARS // 2),
+        "{{ " + ("w" * 999 + "\t" * 999 + " ") * (limits.MAX_TEMPLATE_CHARS // 2000),
+        "{{ " + "a." * (limits.MAX_TEMPLATE_CHARS // 2),
+        "{{ ( }}" + "{{a}}" * (limits.MAX_TEMPLATE_CHARS // 5),  # fails on parsing
+        "{{ " + "a" * (4 * limits.MAX_TEMPLATE_CHARS),  # too long: refused, still quick
     ],
 )
 def test_go_syntax_detection_is_linear(source: str) -> None:

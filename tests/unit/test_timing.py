@@ -41,7 +41,7 @@ def _synced_es(
     changed: bool = False,
 ) -> model.ExternalSecret:
     first = es(refresh_interval=interval, refresh_policy=policy, generation=generation)
-    rv = timing.resource_version(first)
+    rv = timing.synced_resource_version(first)
     status = {"refreshTime": timing.format_time(T0 - age), "syncedResourceVersion": rv}
     return es(
         refresh_interval=interval,
@@ -121,7 +121,7 @@ def test_format_and_parse_time_roundtrip() -> None:
 
 def test_a_store_change_makes_its_readers_due() -> None:
     item = _synced_es()
-    rv = timing.resource_version(item, store_version="uid-1:1")
+    rv = timing.synced_resource_version(item, store_version="uid-1:1")
     synced = es(status={"refreshTime": item.status.refresh_time, "syncedResourceVersion": rv})
     assert not timing.is_due(synced, now=T0, store_version="uid-1:1")
     assert timing.is_due(synced, now=T0, store_version="uid-1:2")  # store edited

@@ -20,7 +20,7 @@ import kr8s.asyncio
 import msgspec
 import pytest
 
-from asyncso import apiserver, watch
+from asyncso import apiserver, model, watch
 
 SECRETS = apiserver.SECRETS
 
@@ -151,9 +151,9 @@ class FakeApi:
 
 class Recorder:
     def __init__(self) -> None:
-        self.events: list[tuple[str, watch.Key, str]] = []
+        self.events: list[tuple[str, model.Key, str]] = []
 
-    def __call__(self, event: watch.EventType, key: watch.Key, raw: msgspec.Raw) -> None:
+    def __call__(self, event: watch.EventType, key: model.Key, raw: msgspec.Raw) -> None:
         rv = msgspec.json.decode(raw)["metadata"]["resourceVersion"]
         self.events.append((event, key, rv))
 
@@ -260,7 +260,7 @@ async def test_a_raising_handler_does_not_stop_the_stream(
 ) -> None:
     delivered: list[str] = []
 
-    def handler(event: watch.EventType, key: watch.Key, raw: msgspec.Raw) -> None:
+    def handler(event: watch.EventType, key: model.Key, raw: msgspec.Raw) -> None:
         delivered.append(key[1])
         if key[1] == "bad":
             raise ValueError("secret-value-in-message")

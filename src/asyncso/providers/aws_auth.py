@@ -26,8 +26,8 @@ from aiobotocore.credentials import AioDeferredRefreshableCredentials
 from aiobotocore.session import AioSession
 from botocore import UNSIGNED
 
-from asyncso import errors, metrics, model, names, ports
-from asyncso.providers import aws_errors
+from asyncso import errors, model, names, ports
+from asyncso.providers import aws_reader
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 AUDIENCE_ANNOTATION = "eks.amazonaws.com/audience"
@@ -258,8 +258,8 @@ class CredentialChain:
         )
         async with self._sts(None, signed=False) as sts:
             answer = await _sts_call(
-                sts,
                 "AssumeRoleWithWebIdentity",
+                sts.assume_role_with_web_identity,
                 RoleArn=role,
                 RoleSessionName=SESSION_NAME,
                 WebIdentityToken=token,
@@ -300,18 +300,14 @@ class CredentialChain:
                 if self.identity.transitive_tag_keys:
                     params["TransitiveTagKeys"] = list(self.identity.transitive_tag_keys)
             async with self._sts(creds) as sts:
-                creds = _from_sts(await _sts_call(sts, "AssumeRole", **params))
+                creds = _from_sts(await _sts_call("AssumeRole", sts.assume_role, **params))
         return creds
 
 
-async def _sts_call(client: Any, call: str, **params: Any) -> dict[str, Any]:
-    try:
-        answer: dict[str, Any] = await getattr(client, aws_errors.snake(call))(**params)
-    except Exception as exc:
-        metrics.count_provider_call(provider="AWS/STS", call=call, ok=False)
-        raise aws_errors.translate(exc, what=f"sts:{call}") from None
-    metrics.count_provider_call(provider="AWS/STS", call=call, ok=True)
-    return answer
+async def _sts_call(call: str, operation: aws_reader.Operation, **params: Any) -> dict[str, Any]:
+    return await aws_reader.metered(
+        operation, provider="AWS/STS", call=call, what=f"sts:{call}", **params
+    )
 
 
 def _from_sts(answer: dict[str, Any]) -> dict[str, Any]:

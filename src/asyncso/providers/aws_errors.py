@@ -6,8 +6,6 @@ Why: the reconciler's safety rule depends on it — only a missing secret may be
 
 from __future__ import annotations
 
-import re
-
 import aiohttp
 import botocore.exceptions
 
@@ -31,21 +29,17 @@ _DENIED = {
 }
 
 
-def snake(call: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", call).lower()
-
-
 def code_of(exc: BaseException) -> str:
     if isinstance(exc, botocore.exceptions.ClientError):
         return str(exc.response.get("Error", {}).get("Code", ""))
     return ""
 
 
-def translate(exc: BaseException, *, what: str, key: str = "") -> errors.AsyncsoError:
-    if isinstance(exc, errors.AsyncsoError):
-        return exc
-    code = code_of(exc)
-    message = errors.redact(str(exc))
+def from_code(
+    code: str, message: str, *, what: str, key: str = "", status: int = 0
+) -> errors.AsyncsoError:
+    """The error for an AWS error code (from an exception, or one id of a batch answer)."""
+    message = errors.redact(message)
     if code in _NOT_FOUND or (
         code == "InvalidRequestException" and "marked for deletion" in message
     ):
@@ -54,11 +48,24 @@ def translate(exc: BaseException, *, what: str, key: str = "") -> errors.Asyncso
         return errors.ThrottledError(f"{what}: throttled by AWS ({code})")
     if code in _DENIED:
         return errors.AccessDeniedError(f"{what}: {message}")
+    if status >= 500:
+        return errors.ProviderUnavailableError(f"{what}: {message}")
+    return errors.PermanentError(f"{what}: {message}")
+
+
+def translate(exc: BaseException, *, what: str, key: str = "") -> errors.AsyncsoError:
+    if isinstance(exc, errors.AsyncsoError):
+        return exc
     if isinstance(exc, botocore.exceptions.ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if isinstance(status, int) and status >= 500:
-            return errors.ProviderUnavailableError(f"{what}: {message}")
-        return errors.PermanentError(f"{what}: {message}")
+        return from_code(
+            code_of(exc),
+            str(exc),
+            what=what,
+            key=key,
+            status=status if isinstance(status, int) else 0,
+        )
+    message = errors.redact(str(exc))
     if isinstance(
         exc, botocore.exceptions.BotoCoreError | aiohttp.ClientError | TimeoutError | OSError
     ):

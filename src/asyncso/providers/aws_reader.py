@@ -1,12 +1,16 @@
 """What Secrets Manager and Parameter Store readers share: metered, rate-limited, error-mapped
-calls, and ESO's `property` / `extract` on top of one `_value` read each service defines."""
+calls, one NextToken pagination loop, and the tags document of `metadataPolicy: Fetch`."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from asyncso import metrics, model, property_path
-from asyncso.providers import aws_errors, batching
+from asyncso import metrics
+from asyncso.providers import aws_errors, pacing
+
+Operation = Callable[..., Awaitable[dict[str, Any]]]
 
 
 class AwsReader:
@@ -15,33 +19,55 @@ class AwsReader:
     #: The IAM service prefix, for error messages (`secretsmanager:GetSecretValue`).
     service = ""
 
-    def __init__(self, client: Any, *, prefix: str = "", rate_limit: float = 0.0) -> None:
-        self.client = client
+    def __init__(self, *, prefix: str = "", rate_limit: float = 0.0) -> None:
         self.prefix = prefix
         self.notes: list[str] = []
-        self._limiter = batching.RateLimiter(rate_limit)
+        self._limiter = pacing.RateLimiter(rate_limit)
 
-    async def _call(self, call: str, *, key: str = "", **params: Any) -> dict[str, Any]:
+    async def _call(
+        self, call: str, operation: Operation, *, key: str = "", **params: Any
+    ) -> dict[str, Any]:
+        """One AWS call (`call` is its API name, for metrics and messages), rate-limited,
+        counted, and its failure mapped by `aws_errors`."""
         await self._limiter.wait()
-        try:
-            answer: dict[str, Any] = await getattr(self.client, aws_errors.snake(call))(**params)
-        except Exception as exc:
-            metrics.count_provider_call(provider=self.provider, call=call, ok=False)
-            raise aws_errors.translate(exc, what=f"{self.service}:{call}", key=key) from None
-        metrics.count_provider_call(provider=self.provider, call=call, ok=True)
-        return answer
+        return await metered(
+            operation,
+            provider=self.provider,
+            call=call,
+            what=f"{self.service}:{call}",
+            key=key,
+            **params,
+        )
 
-    async def _value(self, ref: model.RemoteRef) -> bytes:
-        raise NotImplementedError
+    async def _pages(
+        self, call: str, operation: Operation, **params: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every page of a paginated call, following `NextToken`."""
+        token: str | None = None
+        while True:
+            page = await self._call(
+                call, operation, **params, **({"NextToken": token} if token else {})
+            )
+            yield page
+            token = page.get("NextToken")
+            if not token:
+                return
 
-    async def get_secret(self, ref: model.RemoteRef) -> bytes:
-        value = await self._value(ref)
-        if not ref.property:
-            return value
-        return property_path.select(value, ref.property, key=ref.key)
 
-    async def get_secret_map(self, ref: model.RemoteRef) -> dict[str, bytes]:
-        value = await self._value(ref)
-        if ref.property:
-            value = property_path.select(value, ref.property, key=ref.key)
-        return property_path.as_map(value, key=ref.key)
+async def metered(
+    operation: Operation, *, provider: str, call: str, what: str, key: str = "", **params: Any
+) -> dict[str, Any]:
+    """Call `operation` once: counted in ESO's provider-calls metric, and any failure mapped onto
+    our error tree by `aws_errors` (so a missing secret is the only not-found)."""
+    try:
+        answer = await operation(**params)
+    except Exception as exc:
+        metrics.count_provider_call(provider=provider, call=call, ok=False)
+        raise aws_errors.translate(exc, what=what, key=key) from None
+    metrics.count_provider_call(provider=provider, call=call, ok=True)
+    return answer
+
+
+def tags_json(tags: Iterable[Mapping[str, Any]]) -> bytes:
+    """`metadataPolicy: Fetch`: the resource's tags as one JSON object, as ESO returns them."""
+    return json.dumps({t["Key"]: t["Value"] for t in tags}, separators=(",", ":")).encode()

@@ -9,14 +9,11 @@ this identity, remember it, and say so once (`notes`).
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
 from typing import Any
 
-import re2
-
-from asyncso import errors, model
-from asyncso.providers import aws_reader, batching
+from asyncso import errors, keymapping, model
+from asyncso.providers import aws_client, aws_errors, aws_reader, batching
 
 PROVIDER = "AWS/SecretsManager"
 BATCH_MAX = 20
@@ -28,9 +25,15 @@ class SecretsManager(aws_reader.AwsReader):
     service = "secretsmanager"
 
     def __init__(
-        self, client: Any, *, prefix: str = "", batch_window: float = 0.01, rate_limit: float = 0.0
+        self,
+        client: aws_client.SecretsManagerClient,
+        *,
+        prefix: str = "",
+        batch_window: float = 0.01,
+        rate_limit: float = 0.0,
     ) -> None:
-        super().__init__(client, prefix=prefix, rate_limit=rate_limit)
+        super().__init__(prefix=prefix, rate_limit=rate_limit)
+        self.client = client
         self.batch_allowed = True
         self._batcher: batching.Batcher[dict[str, Any]] = batching.Batcher(
             self._fetch_many, window=batch_window, max_batch=BATCH_MAX
@@ -41,7 +44,9 @@ class SecretsManager(aws_reader.AwsReader):
     async def _fetch_many(self, ids: list[str]) -> Mapping[str, dict[str, Any] | BaseException]:
         if self.batch_allowed and len(ids) > 1:
             try:
-                answer = await self._call("BatchGetSecretValue", SecretIdList=ids)
+                answer = await self._call(
+                    "BatchGetSecretValue", self.client.batch_get_secret_value, SecretIdList=ids
+                )
             except errors.AccessDeniedError:
                 self.batch_allowed = False
                 self.notes.append(
@@ -53,7 +58,9 @@ class SecretsManager(aws_reader.AwsReader):
         results: dict[str, dict[str, Any] | BaseException] = {}
         for ident in ids:
             try:
-                results[ident] = await self._call("GetSecretValue", key=ident, SecretId=ident)
+                results[ident] = await self._call(
+                    "GetSecretValue", self.client.get_secret_value, key=ident, SecretId=ident
+                )
             except errors.AsyncsoError as exc:
                 results[ident] = exc
         return results
@@ -65,22 +72,15 @@ class SecretsManager(aws_reader.AwsReader):
         for value in answer.get("SecretValues", []):
             by_name[value.get("Name", "")] = value
             by_name[value.get("ARN", "")] = value
-        failed: dict[str, BaseException] = {}
-        for error in answer.get("Errors", []):
-            ident = error.get("SecretId", "")
-            code = error.get("ErrorCode", "")
-            if code == "ResourceNotFoundException":
-                failed[ident] = errors.RemoteSecretNotFoundError(ident)
-            elif code in ("ThrottlingException",):
-                failed[ident] = errors.ThrottledError(f"secretsmanager: {ident!r} throttled")
-            elif code in ("AccessDeniedException",):
-                failed[ident] = errors.AccessDeniedError(
-                    f"secretsmanager: access denied to {ident!r}"
-                )
-            else:
-                failed[ident] = errors.PermanentError(
-                    f"secretsmanager: {ident!r}: {code}: {errors.redact(error.get('Message', ''))}"
-                )
+        failed = {
+            error.get("SecretId", ""): aws_errors.from_code(
+                error.get("ErrorCode", ""),
+                error.get("Message", ""),
+                what="secretsmanager:BatchGetSecretValue",
+                key=error.get("SecretId", ""),
+            )
+            for error in answer.get("Errors", [])
+        }
         out: dict[str, dict[str, Any] | BaseException] = {}
         for ident in ids:
             if ident in by_name:
@@ -93,49 +93,53 @@ class SecretsManager(aws_reader.AwsReader):
 
     # --- reads ---------------------------------------------------------------------------------
 
-    async def _value(self, ref: model.RemoteRef) -> bytes:
+    async def read(self, ref: model.RemoteRef) -> bytes:
+        """The secret's value (or its tags, with `metadataPolicy: Fetch`) at `ref`'s version."""
         key = self.prefix + ref.key
         if ref.metadata_policy == "Fetch":
-            described = await self._call("DescribeSecret", key=key, SecretId=key)
-            tags = {t["Key"]: t["Value"] for t in described.get("Tags", [])}
-            return json.dumps(tags, separators=(",", ":")).encode()
+            described = await self._call(
+                "DescribeSecret", self.client.describe_secret, key=key, SecretId=key
+            )
+            return aws_reader.tags_json(described.get("Tags", []))
         version = ref.version
         if not version or version == CURRENT:
             answer = await self._batcher.get(key)
         elif version.startswith("uuid/"):
             answer = await self._call(
-                "GetSecretValue", key=key, SecretId=key, VersionId=version.removeprefix("uuid/")
+                "GetSecretValue",
+                self.client.get_secret_value,
+                key=key,
+                SecretId=key,
+                VersionId=version.removeprefix("uuid/"),
             )
         else:
-            answer = await self._call("GetSecretValue", key=key, SecretId=key, VersionStage=version)
+            answer = await self._call(
+                "GetSecretValue",
+                self.client.get_secret_value,
+                key=key,
+                SecretId=key,
+                VersionStage=version,
+            )
         if answer.get("SecretString") is not None:
             return str(answer["SecretString"]).encode()
         if answer.get("SecretBinary") is not None:
             return bytes(answer["SecretBinary"])
         raise errors.RemoteSecretNotFoundError(key, "no value")
 
-    async def get_all_secrets(self, find: model.Find) -> dict[str, bytes]:
+    async def find(self, find: model.Find) -> dict[str, bytes]:
+        """`dataFrom.find`: every live secret under `path`, with `tags`, matching `name`."""
         filters: list[dict[str, Any]] = []
         if find.path:
             filters.append({"Key": "name", "Values": [self.prefix + find.path]})
         for key, value in find.tags.items():
             filters.append({"Key": "tag-key", "Values": [key]})
             filters.append({"Key": "tag-value", "Values": [value]})
-        pattern = None
-        if find.name is not None and find.name.regexp:
-            try:
-                pattern = re2.compile(find.name.regexp)
-            except re2.error as exc:
-                raise errors.InvalidSpecError(f"find.name.regexp: {exc}") from None
+        pattern = keymapping.find_pattern(find)
+        params: dict[str, Any] = {"MaxResults": 100}
+        if filters:
+            params["Filters"] = filters
         names: list[str] = []
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"MaxResults": 100}
-            if filters:
-                params["Filters"] = filters
-            if token:
-                params["NextToken"] = token
-            page = await self._call("ListSecrets", **params)
+        async for page in self._pages("ListSecrets", self.client.list_secrets, **params):
             for entry in page.get("SecretList", []):
                 name = entry.get("Name", "")
                 if entry.get("DeletedDate") is not None:
@@ -145,11 +149,8 @@ class SecretsManager(aws_reader.AwsReader):
                 if pattern is not None and not pattern.search(name):
                     continue
                 names.append(name)
-            token = page.get("NextToken")
-            if not token:
-                break
         refs = [model.RemoteRef(key=name.removeprefix(self.prefix)) for name in names]
-        values = await asyncio.gather(*(self._value(r) for r in refs), return_exceptions=True)
+        values = await asyncio.gather(*(self.read(r) for r in refs), return_exceptions=True)
         out: dict[str, bytes] = {}
         for name, result in zip(names, values, strict=True):
             if isinstance(result, errors.RemoteSecretNotFoundError):

@@ -7,9 +7,7 @@ cloud, exactly like ESO's own fake provider, and makes provider failures easy to
 
 from __future__ import annotations
 
-import re2
-
-from asyncso import errors, model, property_path
+from asyncso import errors, keymapping, model
 
 
 class FakeSecretsProvider:
@@ -18,37 +16,21 @@ class FakeSecretsProvider:
     def __init__(self, data: list[model.FakeProviderData]) -> None:
         self._entries = {(entry.key, entry.version): entry.value for entry in data}
 
-    def _value(self, ref: model.RemoteRef) -> str:
+    async def read(self, ref: model.RemoteRef) -> bytes:
         found = self._entries.get((ref.key, ref.version))
         if found is None:
             raise errors.RemoteSecretNotFoundError(ref.key)
-        return found
+        return found.encode()
 
-    async def get_secret(self, ref: model.RemoteRef) -> bytes:
-        value = self._value(ref).encode()
-        if not ref.property:
-            return value
-        return property_path.select(value, ref.property, key=ref.key)
-
-    async def get_secret_map(self, ref: model.RemoteRef) -> dict[str, bytes]:
-        value = self._value(ref).encode()
-        if ref.property:
-            value = property_path.select(value, ref.property, key=ref.key)
-        return property_path.as_map(value, key=ref.key)
-
-    async def get_all_secrets(self, find: model.Find) -> dict[str, bytes]:
-        pattern = find.name.regexp if find.name is not None else ""
-        try:
-            compiled = re2.compile(pattern) if pattern else None
-        except re2.error as exc:
-            raise errors.InvalidSpecError(f"find.name.regexp: {exc}") from None
+    async def find(self, find: model.Find) -> dict[str, bytes]:
+        pattern = keymapping.find_pattern(find)
         out: dict[str, bytes] = {}
         for (key, version), value in self._entries.items():
             if version:
                 continue
             if find.path and not key.startswith(find.path):
                 continue
-            if compiled is not None and not compiled.search(key):
+            if pattern is not None and not pattern.search(key):
                 continue
             out[key] = value.encode()
         return out

@@ -1,8 +1,8 @@
-"""Pure: provider payloads → the values of an ExternalSecret, and ESO's data hash.
+"""Pure: provider payloads → the Secret data of an ExternalSecret, and ESO's hash of Secret data.
 
 Why pure: the order in which `dataFrom` and `data` merge, where conversion, rewrite and decoding
 apply, and the data hash ESO writes on the Secret decide what users see; they are table-tested
-here without a cluster. Template rendering (`templating`) runs on the result.
+here without a cluster. Templates (`templates.apply`) run on the result.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class Fetched:
     data_from: list[dict[str, bytes] | None]
 
 
-def values(spec: model.ExternalSecretSpec, fetched: Fetched) -> dict[str, bytes]:
+def merge(spec: model.ExternalSecretSpec, fetched: Fetched) -> dict[str, bytes]:
     """ESO's merge order: each `dataFrom` in order (later wins), then `data` entries on top."""
     out: dict[str, bytes] = {}
     for index, entry in enumerate(spec.data_from):

@@ -1,6 +1,6 @@
 """Template functions for certificates and keys: PEM blocks, PKCS#12 archives, JWKs, chains.
 
-Why separate from `template_functions`: these are ESO's own helpers (`runtime/template/v2/pem.go`,
+Why separate from `functions`: these are ESO's own helpers (`runtime/template/v2/pem.go`,
 `pkcs12.go`, `jwk.go`) and must behave like them byte for byte where users compare outputs (PEM
 framing, chain order, which blocks are kept). The PEM framing is a port of Go's `encoding/pem`,
 because ESO's `filterPEM` keeps and drops blocks exactly where Go's decoder does; everything
@@ -27,7 +27,6 @@ from asyncso import errors
 _PEM_START = "\n-----BEGIN "
 _PEM_END = "\n-----END "
 _PEM_EOL = "-----"
-_CERTIFICATE = "CERTIFICATE"
 
 
 def to_bytes(value: object) -> bytes:

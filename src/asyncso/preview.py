@@ -13,30 +13,65 @@ from typing import Any
 import msgspec
 import yaml
 
-from asyncso import app, errors, kube, model, plan, reconciler, settings, stores, view
+from asyncso import app, errors, kube, model, plan, ports, reconciler, settings, stores, view
 
 
-class _NoCluster:
-    """Stands in for the apiserver when none is configured: reads fail with a clear message."""
+class NoCluster:
+    """A `ports.KubeClient` for previews without a cluster: every call fails, saying why."""
 
-    api: Any = None
+    def _needs(self, what: str) -> errors.InvalidSpecError:
+        return errors.InvalidSpecError(f"{what} needs cluster access: pass --kubeconfig")
 
-    async def _needs(self, what: str) -> Any:
-        raise errors.InvalidSpecError(f"{what} needs cluster access: pass --kubeconfig")
+    async def get_secret(
+        self, namespace: str, name: str, *, field: str = "metadata"
+    ) -> model.Secret | None:
+        raise self._needs(f"reading Secret {namespace}/{name}")
 
-    async def get_secret(self, namespace: str, name: str, **_: Any) -> Any:
-        return await self._needs(f"reading Secret {namespace}/{name}")
+    async def get_config_map(
+        self, namespace: str, name: str, *, field: str = "metadata"
+    ) -> model.ConfigMap | None:
+        raise self._needs(f"reading ConfigMap {namespace}/{name}")
 
-    async def get_config_map(self, namespace: str, name: str, **_: Any) -> Any:
-        return await self._needs(f"reading ConfigMap {namespace}/{name}")
+    async def get_service_account_annotations(
+        self, namespace: str, name: str, *, field: str = "metadata"
+    ) -> dict[str, str]:
+        raise self._needs(f"reading ServiceAccount {namespace}/{name}")
 
-    async def get_service_account_annotations(self, namespace: str, name: str, **_: Any) -> Any:
-        return await self._needs(f"reading ServiceAccount {namespace}/{name}")
+    async def create_token(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        audiences: list[str],
+        expiration_seconds: int = 3600,
+        field: str = "metadata",
+    ) -> str:
+        raise self._needs(f"a token for ServiceAccount {namespace}/{name}")
 
-    async def create_token(self, namespace: str, name: str, **_: Any) -> Any:
-        return await self._needs(f"a token for ServiceAccount {namespace}/{name}")
+    async def create_secret(self, secret: model.Secret, *, field: str = "metadata") -> model.Secret:
+        raise self._needs("writing a Secret")
 
-    async def close(self) -> None:
+    async def replace_secret(
+        self, secret: model.Secret, *, field: str = "metadata"
+    ) -> model.Secret:
+        raise self._needs("writing a Secret")
+
+    async def delete_secret(
+        self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
+    ) -> None:
+        raise self._needs("deleting a Secret")
+
+    async def patch_status(self, kind: str, namespace: str, name: str, status: Any) -> None:
+        raise self._needs("writing a status")
+
+    async def set_finalizers(
+        self, kind: str, namespace: str, name: str, *, finalizers: list[str], resource_version: str
+    ) -> None:
+        raise self._needs("writing finalizers")
+
+    async def emit_event(
+        self, involved: model.ObjectMeta, *, kind: str, type_: str, reason: str, message: str
+    ) -> None:
         return None
 
 
@@ -78,7 +113,8 @@ async def render(
         key = stores.store_key(store.kind, store.metadata.namespace, store.metadata.name)
         state.stores[key] = stores.StoreEntry(meta=store.metadata, kind=store.kind, store=store)
     config = settings.Settings(kubeconfig=kubeconfig)
-    client: Any = await kube.Kube.connect(kubeconfig) if kubeconfig else _NoCluster()
+    connected = await kube.Kube.connect(kubeconfig) if kubeconfig else None
+    client: ports.KubeClient = connected or NoCluster()
     registry = app.default_registry(client, config)
     try:
         if not state.stores and kubeconfig is None:
@@ -89,7 +125,8 @@ async def render(
         desired = await worker.desired(es)
     finally:
         await registry.close()
-        await client.close()
+        if connected is not None:
+            await connected.close()
     if desired is None:
         return "# every remote secret is gone: deletionPolicy would act on the target\n"
     secret = plan.plan_sync(es, desired, None).secret

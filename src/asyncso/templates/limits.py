@@ -1,7 +1,7 @@
 """Limits of template rendering: the time budget, value weights, and the size pre-checks.
 
 Why a module: these are the numbers and checks that keep an untrusted template from hanging or
-exhausting the operator, kept apart from the Jinja plumbing in `template_sandbox` that calls them.
+exhausting the operator, kept apart from the Jinja plumbing in `jinja` that calls them.
 A value's *weight* is about the number of characters it prints to; every value a template builds
 is kept under `MAX_WEIGHT`, so printing, comparing or serialising it is bounded too.
 """

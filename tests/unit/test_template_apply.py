@@ -23,17 +23,18 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from asyncso import errors, model, template_sandbox, templating
+from asyncso import errors, model
+from asyncso.templates import apply, jinja
 
-NO_SOURCES = templating.TemplateSources()
+NO_SOURCES = apply.TemplateSources()
 
 
 def render(
     values: dict[str, bytes],
-    sources: templating.TemplateSources = NO_SOURCES,
+    sources: apply.TemplateSources = NO_SOURCES,
     **template: Any,
 ) -> model.SecretContent:
-    return templating.apply_template(model.Template(**template), values, sources=sources)
+    return apply.apply_template(model.Template(**template), values, sources=sources)
 
 
 def data(values: dict[str, bytes], **template_data: str) -> dict[str, bytes]:
@@ -130,7 +131,7 @@ def pki() -> Pki:
 
 
 def test_no_template_passes_values_through() -> None:
-    out = templating.apply_template(None, {"a": b"1"}, sources=NO_SOURCES)
+    out = apply.apply_template(None, {"a": b"1"}, sources=NO_SOURCES)
     assert out == model.SecretContent(data={"a": b"1"}, labels={}, annotations={}, type="Opaque")
 
 
@@ -309,7 +310,7 @@ def test_template_data_overrides_template_from() -> None:
 
 
 def test_template_from_order_configmap_secret_literal() -> None:
-    sources = templating.TemplateSources(
+    sources = apply.TemplateSources(
         config_maps={"cm": {"t": "k: cm"}}, secrets={"s": {"t": b"k: secret"}}
     )
     ref = [model.TemplateRefItem(key="t", template_as="KeysAndValues")]
@@ -340,7 +341,7 @@ def test_metadata_labels_override_template_from_labels() -> None:
 
 
 def test_template_from_secret_values_scope() -> None:
-    sources = templating.TemplateSources(secrets={"tpl": {"conn": b"postgres://{{ user }}@db"}})
+    sources = apply.TemplateSources(secrets={"tpl": {"conn": b"postgres://{{ user }}@db"}})
     out = render(
         {"user": b"app"},
         sources,
@@ -409,7 +410,7 @@ def test_missing_sources_are_spec_errors() -> None:
     ref = model.TemplateRef(name="cm", items=[model.TemplateRefItem(key="t")])
     with pytest.raises(errors.InvalidSpecError, match=r"templateFrom\[0\]\.configMap: .*'cm' not"):
         render({}, template_from=[model.TemplateFrom(config_map=ref)])
-    sources = templating.TemplateSources(config_maps={"cm": {"other": ""}})
+    sources = apply.TemplateSources(config_maps={"cm": {"other": ""}})
     with pytest.raises(errors.InvalidSpecError, match=r"items\[0\]: ConfigMap 'cm' has no key 't'"):
         render({}, sources, template_from=[model.TemplateFrom(config_map=ref)])
     with pytest.raises(
@@ -427,10 +428,10 @@ def test_referenced_sources() -> None:
             model.TemplateFrom(literal="x: y"),
         ]
     )
-    config_maps, secrets = templating.referenced_sources(template)
+    config_maps, secrets = apply.referenced_sources(template)
     assert set(config_maps) == {"a", "c"} and set(secrets) == {"b"}
     assert config_maps["a"] == "spec.target.template.templateFrom[0].configMap"
-    assert templating.referenced_sources(None) == ({}, {})
+    assert apply.referenced_sources(None) == ({}, {})
 
 
 def test_metadata_templating() -> None:
@@ -581,7 +582,7 @@ def test_go_syntax_fails_with_a_hint(template: str, jinja_says: str) -> None:
     message = str(info.value)
     assert message.startswith("template.data['out']: ")
     assert jinja_says in message
-    assert message.endswith(template_sandbox.GO_HINT)
+    assert message.endswith(jinja.GO_HINT)
     assert "Go-template syntax (engineVersion v2) is not supported yet" in message
     assert '{{ values["my-key"] }}' in message and "docs/templates.md" in message
     assert "sup3r-s3cret" not in message
@@ -609,11 +610,11 @@ def test_jinja_errors_have_no_go_hint(template: str) -> None:
 def test_go_hint_in_metadata_and_template_from() -> None:
     with pytest.raises(errors.TemplateError, match=r"^template\.metadata\.labels\['l'\]: ") as info:
         render(GO_VALUES, metadata=model.TemplateMetadata(labels={"l": "{{ .a }}"}))
-    assert str(info.value).endswith(template_sandbox.GO_HINT)
+    assert str(info.value).endswith(jinja.GO_HINT)
     literal = r"^template\.templateFrom\[0\]\.literal: "
     with pytest.raises(errors.TemplateError, match=literal) as info:
         render(GO_VALUES, template_from=[model.TemplateFrom(literal="k: {{ .a }}")])
-    assert str(info.value).endswith(template_sandbox.GO_HINT)
+    assert str(info.value).endswith(jinja.GO_HINT)
 
 
 @pytest.mark.parametrize(
@@ -640,7 +641,7 @@ def test_go_hint_in_metadata_and_template_from() -> None:
     ],
 )
 def test_looks_like_go(source: str, expected: bool) -> None:
-    assert template_sandbox.looks_like_go(source) is expected
+    assert jinja.looks_like_go(source) is expected
 
 
 def test_missing_key_names_the_key_and_the_line() -> None:
@@ -681,7 +682,7 @@ def test_docs_show_every_filter_and_function_with_an_example() -> None:
     documented = {
         name: example for names, example, _ in _doc_rows("Functions and filters") for name in names
     }
-    environment = template_sandbox._ENVIRONMENT
+    environment = jinja._ENVIRONMENT
     for name in set(environment.filters) | set(environment.globals):
         if name == "range":
             continue  # documented in prose, with its example

@@ -15,7 +15,7 @@ Why: this is ESO's `applyTemplate` (controller) plus `templating.Parser` and the
 of key → value, as ESO does with `sigs.k8s.io/yaml` into `map[string]string`.
 
 Pure: the reconciler fetches the ConfigMaps/Secrets named by `referenced_sources` first. Rendering
-is CPU-bound (bcrypt, RSA) and bounded by `template_limits.RENDER_SECONDS`.
+is CPU-bound (bcrypt, RSA) and bounded by `limits.RENDER_SECONDS`.
 """
 
 from __future__ import annotations
@@ -24,14 +24,8 @@ import dataclasses
 import keyword
 from typing import Any
 
-from asyncso import (
-    errors,
-    keymapping,
-    model,
-    template_functions,
-    template_limits,
-    template_sandbox,
-)
+from asyncso import errors, keymapping, model
+from asyncso.templates import functions, jinja, limits
 
 V2_NOT_SUPPORTED = (
     "engineVersion v2 (Go templates) is not supported yet; translate the template to Jinja "
@@ -41,7 +35,7 @@ V2_NOT_SUPPORTED = (
 # Keys not offered as top-level names (they stay reachable as values["..."]).
 _NOT_NAMES = frozenset(
     {"values", "loop", "caller", "varargs", "kwargs", "self", "true", "false", "none", "range"}
-) | frozenset(template_functions.FUNCTIONS)
+) | frozenset(functions.FUNCTIONS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,12 +68,12 @@ def apply_template(
         return model.SecretContent(data=dict(values), labels={}, annotations={}, type="Opaque")
     if template.engine_version == "v2":
         raise errors.TemplateError(V2_NOT_SUPPORTED)
-    texts = {key: template_sandbox.decode(value) for key, value in values.items()}
+    texts = {key: jinja.decode(value) for key, value in values.items()}
     out = _Output(
         context=_context(texts),
         data=dict(values) if template.merge_policy == "Merge" else {},
     )
-    with template_limits.budget(secrets=texts.values()):
+    with limits.budget(secrets=texts.values()):
         for index, source in enumerate(template.template_from):
             _apply_template_from(
                 out, source, where=f"template.templateFrom[{index}]", sources=sources
@@ -93,7 +87,7 @@ def apply_template(
             where = f"template.metadata.annotations[{key!r}]"
             out.render_value("Annotations", key, text, where=where)
     data = out.data if template.data or template.template_from else dict(values)
-    if sum(map(len, data.values())) > template_limits.MAX_OUTPUT_BYTES:
+    if sum(map(len, data.values())) > limits.MAX_OUTPUT_BYTES:
         raise errors.TemplateError("the templated Secret data is larger than 1 MiB")
     return model.SecretContent(
         data=data,
@@ -125,11 +119,11 @@ class _Output:
         self, target: model.TemplateTarget, key: str, text: str, *, where: str
     ) -> None:
         """`templateAs: Values`: the text renders to the value of `key`."""
-        self.put(target, key, template_sandbox.render(text, self.context, where=where), where=where)
+        self.put(target, key, jinja.render(text, self.context, where=where), where=where)
 
     def render_map(self, target: model.TemplateTarget, text: str, *, where: str) -> None:
         """`templateAs: KeysAndValues`: the text renders to a mapping of keys to values."""
-        rendered = template_sandbox.render(text, self.context, where=where)
+        rendered = jinja.render(text, self.context, where=where)
         for key, value in _string_map(rendered, where=where).items():
             self.put(target, key, value, where=where)
 
@@ -139,8 +133,8 @@ class _Output:
                 keymapping.validate_secret_key(key)
             except errors.InvalidSpecError as exc:
                 raise errors.TemplateError(f"{where}: {exc}") from None
-            encoded = template_sandbox.encode(value)
-            if len(encoded) > template_limits.MAX_OUTPUT_BYTES:
+            encoded = jinja.encode(value)
+            if len(encoded) > limits.MAX_OUTPUT_BYTES:
                 raise errors.TemplateError(f"{where}: rendered value is larger than 1 MiB")
             self.data[key] = encoded
             return
@@ -177,7 +171,7 @@ def _apply_template_from(
                 raise errors.InvalidSpecError(
                     f"{where}.secret.items[{index}]: Secret {name!r} has no key {item.key!r}"
                 )
-            text = template_sandbox.decode(secret[item.key])
+            text = jinja.decode(secret[item.key])
             _render_item(out, source.target, item, text, where=f"{where}.secret")
     if source.literal is not None:
         out.render_map(source.target, source.literal, where=f"{where}.literal")
@@ -202,7 +196,7 @@ def _render_item(
 
 
 def _string_map(text: str, *, where: str) -> dict[str, str]:
-    parsed = template_functions.load_yaml(text, what=f"{where} (rendered)")
+    parsed = functions.load_yaml(text, what=f"{where} (rendered)")
     if parsed is None:
         return {}
     if not isinstance(parsed, dict):
@@ -210,10 +204,10 @@ def _string_map(text: str, *, where: str) -> dict[str, str]:
             f"{where}: the rendered text is not a YAML mapping of key: value"
         )
     result: dict[str, str] = {}
-    for key, value in parsed.items():  # keys are strings already (see template_functions)
+    for key, value in parsed.items():  # keys are strings already (see `functions`)
         if isinstance(value, list | dict):
             raise errors.TemplateError(
                 f"{where}: the value of {key!r} is not a string (a list or mapping)"
             )
-        result[key] = "" if value is None else template_functions.go_string(value)
+        result[key] = "" if value is None else functions.go_string(value)
     return result

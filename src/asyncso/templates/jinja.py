@@ -15,7 +15,7 @@ top of it this module:
 - checks a wall-clock deadline on every call, loop iteration, attribute access and output chunk,
   and caps call nesting, so recursion and nested loops end quickly.
 
-The numbers and checks live in `template_limits`; this module is the Jinja plumbing.
+The numbers and checks live in `limits`; this module is the Jinja plumbing.
 
 The loop, buffer and `~` hooks are installed by a small `CodeGenerator` subclass, because Jinja
 calls no sandbox method there.
@@ -37,7 +37,8 @@ import jinja2.sandbox
 import jinja2.utils
 from jinja2 import filters as jinja_filters
 
-from asyncso import errors, template_functions, template_limits
+from asyncso import errors
+from asyncso.templates import functions, limits
 
 # What only Go's text/template says inside `{{ … }}`: a leading `.field`, `$var`, `/* comment */`
 # or action keyword; `.field` or a lone `.` as an argument; `$var`; a `raw string`; `:=`; or a call
@@ -88,9 +89,9 @@ class _GuardedBuffer(list[str]):
         self._size = 0
 
     def _grow(self, size: int) -> None:
-        template_limits.tick()
+        limits.tick()
         self._size += size
-        template_limits.refuse_longer(self._size, "rendered output")
+        limits.refuse_longer(self._size, "rendered output")
 
     def append(self, item: str) -> None:
         self._grow(len(item))
@@ -187,7 +188,7 @@ class _StrictUndefined(jinja2.StrictUndefined):
         if self._undefined_hint:
             return self._undefined_hint
         name = self._undefined_name
-        if template_limits.is_secret(name):
+        if limits.is_secret(name):
             name = "<redacted>"
         if self._undefined_obj is jinja2.utils.missing:
             return f"{name!r} is undefined"
@@ -218,16 +219,13 @@ class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
             finalize=_finalize,
         )
         chosen = {name: jinja_filters.FILTERS[name] for name in _JINJA_FILTERS}
-        chosen.update(template_functions.FUNCTIONS)
-        self.filters = {name: template_limits.guard(name, f) for name, f in chosen.items()}
+        chosen.update(functions.FUNCTIONS)
+        self.filters = {name: limits.guard(name, f) for name, f in chosen.items()}
         self.globals.clear()
         self.globals.update(
-            {
-                name: template_limits.guard(name, f)
-                for name, f in template_functions.FUNCTIONS.items()
-            }
+            {name: limits.guard(name, f) for name, f in functions.FUNCTIONS.items()}
         )
-        self.globals["range"] = template_limits.bounded_range
+        self.globals["range"] = limits.bounded_range
 
     # hooks called by the generated code (see _GuardedCodeGenerator)
 
@@ -237,16 +235,16 @@ class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
     def asyncso_iterate(self, iterable: Iterable[Any]) -> Iterator[Any]:
         for index, item in enumerate(iterable):
             if not index & 63:
-                template_limits.tick()
+                limits.tick()
             yield item
 
     def asyncso_concat(self, parts: tuple[Any, ...]) -> str:
         texts = [str(part) for part in parts]
-        template_limits.refuse_longer(sum(map(len, texts)), "the result of ~")
+        limits.refuse_longer(sum(map(len, texts)), "the result of ~")
         return "".join(texts)
 
     def asyncso_measure(self, value: Any) -> Any:
-        return template_limits.refuse_heavy(value, "a list or dict literal")
+        return limits.refuse_heavy(value, "a list or dict literal")
 
     # sandbox policy
 
@@ -268,30 +266,30 @@ class _Sandbox(jinja2.sandbox.ImmutableSandboxedEnvironment):
         return None  # `str.format` is not in _STR_METHODS: refused, not wrapped
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        template_limits.tick()
+        limits.tick()
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        template_limits.tick()
+        limits.tick()
         return super().getitem(obj, argument)
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
     ) -> Any:
-        template_limits.tick()
-        template_limits.check_binop(operator, left, right)
+        limits.tick()
+        limits.check_binop(operator, left, right)
         result = super().call_binop(context, operator, left, right)
-        if isinstance(result, int) and result.bit_length() > template_limits.MAX_INT_BITS:
+        if isinstance(result, int) and result.bit_length() > limits.MAX_INT_BITS:
             raise errors.TemplateError("integer result is too large; refused")
-        return template_limits.refuse_heavy(result, f"the result of {operator}")
+        return limits.refuse_heavy(result, f"the result of {operator}")
 
     def call(self, context: jinja2.runtime.Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        template_limits.tick()
+        limits.tick()
         if isinstance(obj, types.BuiltinMethodType) and isinstance(obj.__self__, str):
-            template_limits.check_str_method(obj.__self__, obj.__name__, args)
-        with template_limits.nested_call():
+            limits.check_str_method(obj.__self__, obj.__name__, args)
+        with limits.nested_call():
             result = super().call(context, obj, *args, **kwargs)
-        return template_limits.refuse_heavy(result, "the result of a call")
+        return limits.refuse_heavy(result, "the result of a call")
 
 
 _ENVIRONMENT = _Sandbox()
@@ -309,8 +307,8 @@ _CACHED_TEMPLATE_CHARS = 16 << 10
 
 def _compile(source: str) -> jinja2.Template:
     """Compile, from a cache for the usual small templates (every refresh renders them again)."""
-    if len(source) > template_limits.MAX_TEMPLATE_CHARS:
-        limit = template_limits.MAX_TEMPLATE_CHARS >> 10
+    if len(source) > limits.MAX_TEMPLATE_CHARS:
+        limit = limits.MAX_TEMPLATE_CHARS >> 10
         raise errors.TemplateError(f"template is longer than {limit} KiB")
     if len(source) <= _CACHED_TEMPLATE_CHARS:
         return _compile_cached(source)
@@ -388,12 +386,12 @@ def render(source: str, context: Mapping[str, Any], *, where: str) -> str:
     try:
         return _render(source, context)
     except errors.TemplateError as exc:
-        hint = GO_HINT if looks_like_go(source[: template_limits.MAX_TEMPLATE_CHARS]) else ""
+        hint = GO_HINT if looks_like_go(source[: limits.MAX_TEMPLATE_CHARS]) else ""
         raise errors.TemplateError(f"{where}: {exc}{hint}") from None
 
 
 def _render(source: str, context: Mapping[str, Any]) -> str:
-    with template_limits.budget():
+    with limits.budget():
         try:
             template = _compile(source)
         except errors.TemplateError:
@@ -405,9 +403,9 @@ def _render(source: str, context: Mapping[str, Any]) -> str:
         size = 0
         try:
             for chunk in template.generate(context):
-                template_limits.tick()
+                limits.tick()
                 size += len(chunk)
-                template_limits.refuse_longer(size, "rendered output")
+                limits.refuse_longer(size, "rendered output")
                 chunks.append(chunk)
         except Exception as exc:
             raise errors.TemplateError(f"{_runtime_message(exc)}{_template_line(exc)}") from None

@@ -7,7 +7,7 @@ last: `replace "a" "b" .x` is `x | replace("a", "b")` or `replace(x, "a", "b")`)
 
 Every function raises `errors.TemplateError` with a message free of values. Template values are
 `str` holding bytes (UTF-8, `surrogateescape`), so `b64dec` of a keystore survives to the output.
-Size guards are the sandbox's job (`template_sandbox`), not these functions'.
+Size guards are the sandbox's job (`jinja`), not these functions'.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import bcrypt as bcrypt_lib
 import jinja2
 import yaml
 
-from asyncso import errors, template_pki
+from asyncso import errors
+from asyncso.templates import pki
 
 BCRYPT_COST = 10  # Go's bcrypt.DefaultCost, as sprig uses
 
@@ -35,14 +36,14 @@ BCRYPT_COST = 10  # Go's bcrypt.DefaultCost, as sprig uses
 
 
 def b64enc(value: object) -> str:
-    return base64.b64encode(template_pki.to_bytes(value)).decode("ascii")
+    return base64.b64encode(pki.to_bytes(value)).decode("ascii")
 
 
 def b64dec(value: object) -> str:
     """Go's `base64.StdEncoding`: padding required, newlines ignored."""
-    data = template_pki.to_bytes(value).replace(b"\r", b"").replace(b"\n", b"")
+    data = pki.to_bytes(value).replace(b"\r", b"").replace(b"\n", b"")
     try:
-        return template_pki.to_text(binascii.a2b_base64(data, strict_mode=True))
+        return pki.to_text(binascii.a2b_base64(data, strict_mode=True))
     except (binascii.Error, ValueError):
         raise errors.TemplateError("b64dec: input is not valid base64") from None
 
@@ -97,7 +98,7 @@ def to_pretty_json(value: object) -> str:
 
 def from_json(value: object) -> Any:
     try:
-        return json.loads(template_pki.to_bytes(value))
+        return json.loads(pki.to_bytes(value))
     except (ValueError, RecursionError):
         raise errors.TemplateError("fromJson: input is not valid JSON") from None
 
@@ -171,7 +172,7 @@ def go_string(value: object) -> str:
     if isinstance(value, float):
         return _go_float32(value)
     if isinstance(value, bytes):
-        return template_pki.to_text(value)
+        return pki.to_text(value)
     return str(value)
 
 
@@ -211,22 +212,22 @@ def _go_float32(value: float) -> str:
 
 
 def sha1sum(value: object) -> str:
-    return hashlib.sha1(template_pki.to_bytes(value), usedforsecurity=False).hexdigest()
+    return hashlib.sha1(pki.to_bytes(value), usedforsecurity=False).hexdigest()
 
 
 def sha256sum(value: object) -> str:
-    return hashlib.sha256(template_pki.to_bytes(value)).hexdigest()
+    return hashlib.sha256(pki.to_bytes(value)).hexdigest()
 
 
 def sha512sum(value: object) -> str:
-    return hashlib.sha512(template_pki.to_bytes(value)).hexdigest()
+    return hashlib.sha512(pki.to_bytes(value)).hexdigest()
 
 
 def bcrypt(value: object) -> str:
     """A bcrypt hash with Go's `$2a$` prefix and default cost, as sprig's `bcrypt`."""
     try:
         salt = bcrypt_lib.gensalt(rounds=BCRYPT_COST, prefix=b"2a")
-        hashed: bytes = bcrypt_lib.hashpw(template_pki.to_bytes(value), salt)
+        hashed: bytes = bcrypt_lib.hashpw(pki.to_bytes(value), salt)
     except ValueError:
         raise errors.TemplateError("bcrypt: password is longer than 72 bytes") from None
     return hashed.decode("ascii")
@@ -238,7 +239,7 @@ def htpasswd(username: object, password: object, algorithm: str = "bcrypt") -> s
     if ":" in user:
         raise errors.TemplateError("htpasswd: the username must not contain ':'")
     if algorithm == "sha":
-        digest = hashlib.sha1(template_pki.to_bytes(password), usedforsecurity=False).digest()
+        digest = hashlib.sha1(pki.to_bytes(password), usedforsecurity=False).digest()
         return f"{user}:{{SHA}}{base64.b64encode(digest).decode('ascii')}"
     return f"{user}:{bcrypt(password)}"
 
@@ -368,35 +369,35 @@ def default(value: object, fallback: object = "", boolean: bool = True) -> objec
 
 
 def _pkcs12_key(value: object) -> str:
-    return template_pki.pkcs12_key(value)
+    return pki.pkcs12_key(value)
 
 
 def _pkcs12_key_pass(value: object, password: str) -> str:
-    return template_pki.pkcs12_key(value, str(password))
+    return pki.pkcs12_key(value, str(password))
 
 
 def _pkcs12_cert(value: object) -> str:
-    return template_pki.pkcs12_cert(value)
+    return pki.pkcs12_cert(value)
 
 
 def _pkcs12_cert_pass(value: object, password: str) -> str:
-    return template_pki.pkcs12_cert(value, str(password))
+    return pki.pkcs12_cert(value, str(password))
 
 
 def _pem_to_pkcs12(cert: object, key: object) -> str:
-    return template_pki.pem_to_pkcs12(cert, key, full_chain=False)
+    return pki.pem_to_pkcs12(cert, key, full_chain=False)
 
 
 def _pem_to_pkcs12_pass(cert: object, key: object, password: str) -> str:
-    return template_pki.pem_to_pkcs12(cert, key, str(password), full_chain=False)
+    return pki.pem_to_pkcs12(cert, key, str(password), full_chain=False)
 
 
 def _full_pem_to_pkcs12(cert: object, key: object) -> str:
-    return template_pki.pem_to_pkcs12(cert, key, full_chain=True)
+    return pki.pem_to_pkcs12(cert, key, full_chain=True)
 
 
 def _full_pem_to_pkcs12_pass(cert: object, key: object, password: str) -> str:
-    return template_pki.pem_to_pkcs12(cert, key, str(password), full_chain=True)
+    return pki.pem_to_pkcs12(cert, key, str(password), full_chain=True)
 
 
 #: name → function; each is both a filter and a global of the sandbox.
@@ -436,9 +437,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "pemToPkcs12Pass": _pem_to_pkcs12_pass,
     "fullPemToPkcs12": _full_pem_to_pkcs12,
     "fullPemToPkcs12Pass": _full_pem_to_pkcs12_pass,
-    "filterPEM": template_pki.filter_pem,
-    "filterCertChain": template_pki.filter_cert_chain,
-    "certSANs": template_pki.cert_sans,
-    "jwkPublicKeyPem": template_pki.jwk_public_key_pem,
-    "jwkPrivateKeyPem": template_pki.jwk_private_key_pem,
+    "filterPEM": pki.filter_pem,
+    "filterCertChain": pki.filter_cert_chain,
+    "certSANs": pki.cert_sans,
+    "jwkPublicKeyPem": pki.jwk_public_key_pem,
+    "jwkPrivateKeyPem": pki.jwk_private_key_pem,
 }

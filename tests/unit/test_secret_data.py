@@ -5,16 +5,16 @@ import hashlib
 import pytest
 from core_fixtures import es
 
-from asyncso import errors, render
+from asyncso import errors, secret_data
 
 
 def test_data_hash_matches_eso_objecthash() -> None:
     # ESO: sha3.Sum224 of fmt.Sprintf("%+v", map[string][]byte{...}); keys sorted by fmt.
     data = {"b": b"\x01\x02", "a": b"hi"}
-    assert render.go_map_repr(data) == "map[a:[104 105] b:[1 2]]"
-    assert render.data_hash(data) == hashlib.sha3_224(b"map[a:[104 105] b:[1 2]]").hexdigest()
-    assert render.go_map_repr({}) == "map[]"
-    assert render.go_map_repr({"e": b""}) == "map[e:[]]"
+    assert secret_data.go_map_repr(data) == "map[a:[104 105] b:[1 2]]"
+    assert secret_data.data_hash(data) == hashlib.sha3_224(b"map[a:[104 105] b:[1 2]]").hexdigest()
+    assert secret_data.go_map_repr({}) == "map[]"
+    assert secret_data.go_map_repr({"e": b""}) == "map[e:[]]"
 
 
 def test_data_overrides_data_from_and_later_data_from_wins() -> None:
@@ -22,11 +22,11 @@ def test_data_overrides_data_from_and_later_data_from_wins() -> None:
         data=[{"secretKey": "user", "remoteRef": {"key": "k"}}],
         data_from=[{"extract": {"key": "a"}}, {"extract": {"key": "b"}}],
     ).spec
-    fetched = render.Fetched(
+    fetched = secret_data.Fetched(
         data=[b"from-data"],
         data_from=[{"user": b"a", "x": b"1"}, {"x": b"2", "y": b"3"}],
     )
-    assert render.values(spec, fetched) == {"user": b"from-data", "x": b"2", "y": b"3"}
+    assert secret_data.merge(spec, fetched) == {"user": b"from-data", "x": b"2", "y": b"3"}
 
 
 def test_missing_entries_are_dropped() -> None:
@@ -37,7 +37,9 @@ def test_missing_entries_are_dropped() -> None:
         ],
         data_from=[{"extract": {"key": "gone"}}],
     ).spec
-    assert render.values(spec, render.Fetched(data=[None, b"2"], data_from=[None])) == {"b": b"2"}
+    assert secret_data.merge(spec, secret_data.Fetched(data=[None, b"2"], data_from=[None])) == {
+        "b": b"2"
+    }
 
 
 def test_decoding_strategy_per_entry() -> None:
@@ -45,13 +47,13 @@ def test_decoding_strategy_per_entry() -> None:
         data=[{"secretKey": "a", "remoteRef": {"key": "k", "decodingStrategy": "Base64"}}],
         data_from=[{"extract": {"key": "k", "decodingStrategy": "Base64URL"}}],
     ).spec
-    got = render.values(spec, render.Fetched(data=[b"aGk="], data_from=[{"u": b"_-8="}]))
+    got = secret_data.merge(spec, secret_data.Fetched(data=[b"aGk="], data_from=[{"u": b"_-8="}]))
     assert got == {"a": b"hi", "u": b"\xff\xef"}
 
 
 def test_conversion_unicode_applies_without_rewrite() -> None:
     spec = es(data_from=[{"extract": {"key": "k", "conversionStrategy": "Unicode"}}]).spec
-    got = render.values(spec, render.Fetched(data=[], data_from=[{"a/b": b"1"}]))
+    got = secret_data.merge(spec, secret_data.Fetched(data=[], data_from=[{"a/b": b"1"}]))
     assert got == {"a_U002f_b": b"1"}
 
 
@@ -64,7 +66,7 @@ def test_rewrite_replaces_conversion() -> None:
             }
         ]
     ).spec
-    got = render.values(spec, render.Fetched(data=[], data_from=[{"path/user": b"u"}]))
+    got = secret_data.merge(spec, secret_data.Fetched(data=[], data_from=[{"path/user": b"u"}]))
     assert got == {"user": b"u"}
 
 
@@ -72,12 +74,14 @@ def test_rewrite_replaces_conversion() -> None:
 def test_invalid_keys_name_the_field(key: str) -> None:
     spec = es(data=[{"secretKey": key, "remoteRef": {"key": "k"}}]).spec
     with pytest.raises(errors.InvalidSpecError, match=r"spec\.data\[0\]\.secretKey"):
-        render.values(spec, render.Fetched(data=[b"v"], data_from=[]))
+        secret_data.merge(spec, secret_data.Fetched(data=[b"v"], data_from=[]))
 
 
 def test_invalid_keys_from_extract_name_the_entry() -> None:
     spec = es(data_from=[{"extract": {"key": "k"}}]).spec
     # Default conversion maps "a/b" to "a_b" (as ESO), but ".." stays invalid.
-    assert render.values(spec, render.Fetched(data=[], data_from=[{"a/b": b"1"}])) == {"a_b": b"1"}
+    assert secret_data.merge(spec, secret_data.Fetched(data=[], data_from=[{"a/b": b"1"}])) == {
+        "a_b": b"1"
+    }
     with pytest.raises(errors.InvalidSpecError, match=r"spec\.dataFrom\[0\]"):
-        render.values(spec, render.Fetched(data=[], data_from=[{"..": b"1"}]))
+        secret_data.merge(spec, secret_data.Fetched(data=[], data_from=[{"..": b"1"}]))

@@ -1,0 +1,5 @@
+"""Templates: `spec.target.template` applied to fetched values, and the engines that render them.
+
+`apply` follows ESO's order (templateFrom, data, metadata) and is engine-neutral; `jinja` is the
+sandboxed Jinja engine (`engineVersion: jinja`) with its `functions`, `pki` helpers and `limits`.
+"""
