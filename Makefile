@@ -32,6 +32,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests tools
 	$(VENV)/bin/ruff format --check src tests tools
 	$(VENV)/bin/mypy --strict
+	$(VENV)/bin/lint-imports
 
 demo: $(STAMP) bench-deps
 	PYTHONPATH=tools $(PY) -m devenv demo

@@ -38,7 +38,6 @@ from asyncso import (
 from asyncso.providers import aws_factory, fake
 
 log = logging.getLogger("asyncso.app")
-_background: set[asyncio.Task[None]] = set()
 
 _es_decoder = msgspec.json.Decoder(model.ExternalSecret)
 _envelope_decoder = msgspec.json.Decoder(model.Envelope)
@@ -49,24 +48,13 @@ _namespace_decoder = msgspec.json.Decoder(model.Namespace)
 def default_registry(
     kube_client: ports.KubeClient, config: settings.Settings
 ) -> providers.ProviderRegistry:
-    """Every provider this build ships: AWS (Secrets Manager, Parameter Store) and fake."""
-    factories: list[ports.ProviderFactory] = []
-
-    def note(store: tuple[str, str, str], message: str) -> None:
-        """Say a provider fact once on the store itself (e.g. batch reads denied by IAM)."""
-        kind, namespace, name = store
-        meta = model.ObjectMeta(name=name, namespace=namespace)
-        task = asyncio.get_running_loop().create_task(
-            kube_client.emit_event(
-                meta, kind=kind, type_="Warning", reason="ProviderNotice", message=message
-            )
-        )
-        _background.add(task)
-        task.add_done_callback(_background.discard)
-
-    factories.append(aws_factory.AwsProviderFactory(kube_client, config, on_note=note))
-    factories.append(fake.FakeProviderFactory())
-    return providers.ProviderRegistry(factories)
+    """Every provider this build ships: AWS (Secrets Manager, Parameter Store) and fake.
+    Provider notices (e.g. batch reads denied by IAM) go to `registry.note`, which the store
+    controller turns into Events on the store while it runs."""
+    registry = providers.ProviderRegistry([])
+    registry.add(aws_factory.AwsProviderFactory(kube_client, config, on_note=registry.note))
+    registry.add(fake.FakeProviderFactory())
+    return registry
 
 
 class Operator:
@@ -139,22 +127,16 @@ class Operator:
         ]
         if self.settings.enable_cluster_store_reconciler:
             informers.insert(1, self._informer(apiserver.CLUSTERSECRETSTORES, self.stores.on_event))
-        try:
-            async with anyio.create_task_group() as tasks:
-                for informer in informers:
-                    tasks.start_soon(informer.run, name=f"watch:{informer.resource.plural}")
-                for informer in informers:
-                    await informer.synced.wait()
-                self._start_workers()
-                await tasks.start(self.stores.run, name="stores")
-                self.ready.set()
-                log.info(
-                    "watchers synced; reconciling",
-                    extra={"externalsecrets": len(self.scheduler)},
-                )
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self.scheduler.close()
+        async with anyio.create_task_group() as tasks:
+            for informer in informers:
+                tasks.start_soon(informer.run, name=f"watch:{informer.resource.plural}")
+            for informer in informers:
+                await informer.synced.wait()
+            await tasks.start(self.scheduler.run, name="scheduler")
+            self._start_workers()
+            await tasks.start(self.stores.run, name="stores")
+            self.ready.set()
+            log.info("watchers synced; reconciling", extra={"externalsecrets": len(self.scheduler)})
 
     def _start_workers(self) -> None:
         self._started = True

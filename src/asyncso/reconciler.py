@@ -382,7 +382,10 @@ class Reconciler:
             # No Secret of ours can exist under a name the apiserver would refuse.
             log.info(
                 "finalizer removed: invalid target name",
-                extra={"namespace": namespace, "object_name": es.metadata.name, "error": str(exc)},
+                extra={
+                    **observability.log_fields(namespace=namespace, name=es.metadata.name),
+                    "error": str(exc),
+                },
             )
             observed = None
         if (

@@ -19,8 +19,12 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
-from asyncso import model, timing
+import anyio
+import anyio.abc
+
+from asyncso import model, observability, timing
 
 log = logging.getLogger("asyncso.scheduler")
 
@@ -74,8 +78,29 @@ class PrioritySlots:
 class _Worker:
     wake: asyncio.Event
     urgent: bool
-    task: asyncio.Task[None] | None = None
+    scope: anyio.CancelScope = dataclasses.field(default_factory=anyio.CancelScope)
+    #: The shield around a sync in flight (None between syncs): shutdown gives it a deadline.
+    in_flight: anyio.CancelScope | None = None
     attempt: int = 0
+
+
+class Clock(Protocol):
+    """Epoch time, and waiting for it: injected so that tests need no real sleeps."""
+
+    def now(self) -> float: ...
+
+    async def wait(self, event: asyncio.Event, until: float) -> None:
+        """Return when `event` is set or the time is `until`, whichever comes first."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+    async def wait(self, event: asyncio.Event, until: float) -> None:
+        with anyio.move_on_after(until - time.time()):
+            await event.wait()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,27 +124,49 @@ class Scheduler:
         *,
         is_due: Callable[[model.Key], tuple[bool, float | None]],
         concurrency: int,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
         rand: Callable[[], float] = random.random,
+        grace: float = 10.0,
     ) -> None:
         self._sync = sync
         self._is_due = is_due
         self.slots = PrioritySlots(concurrency)
-        self._clock = clock
+        self._clock = clock or SystemClock()
         self._rand = rand
+        self.grace = grace
         self._workers: dict[model.Key, _Worker] = {}
-        self._closing = False
+        self._tasks: anyio.abc.TaskGroup | None = None
 
     def __len__(self) -> int:
         return len(self._workers)
 
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Own the workers until cancelled: each runs in this task group, so none outlives it.
+        On cancellation, syncs in flight get `grace` seconds to finish their writes."""
+        async with anyio.create_task_group() as tasks:
+            self._tasks = tasks
+            task_status.started()
+            try:
+                await anyio.sleep_forever()
+            finally:
+                self._tasks = None
+                deadline = anyio.current_time() + self.grace
+                for worker in self._workers.values():
+                    worker.scope.cancel()
+                    if worker.in_flight is not None:
+                        worker.in_flight.deadline = deadline
+                self._workers.clear()
+
     def ensure(self, key: model.Key, *, urgent: bool = False) -> None:
-        """Start the worker for `key` if it has none (first sight: it decides itself if due)."""
-        if self._closing or key in self._workers:
+        """Start the worker for `key` if it has none (first sight: it decides itself if due).
+        Ignored unless `run` is running (before: the app ensures every worker once it runs)."""
+        if self._tasks is None or key in self._workers:
             return
         worker = _Worker(wake=asyncio.Event(), urgent=urgent)
         self._workers[key] = worker
-        worker.task = asyncio.create_task(self._run(key, worker), name=f"es:{key[0]}/{key[1]}")
+        self._tasks.start_soon(self._run, key, worker, name=f"es:{key[0]}/{key[1]}")
 
     def wake(self, key: model.Key, *, urgent: bool = False) -> None:
         """Sync `key` now (spec change, drift of its Secret, its store changed)."""
@@ -133,67 +180,51 @@ class Scheduler:
         worker.wake.set()
 
     def remove(self, key: model.Key) -> None:
+        """Stop `key`'s worker; a sync in flight finishes first (its write is not cut)."""
         worker = self._workers.pop(key, None)
-        if worker is not None and worker.task is not None:
-            worker.task.cancel()
-
-    async def close(self, *, grace: float = 10.0) -> None:
-        """Stop all workers; syncs in flight get `grace` seconds to finish their writes."""
-        self._closing = True
-        tasks = [w.task for w in self._workers.values() if w.task is not None]
-        self._workers.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=grace)
+        if worker is not None:
+            worker.scope.cancel()
 
     async def _run(self, key: model.Key, worker: _Worker) -> None:
-        due, next_at = self._is_due(key)
-        if not due:
-            await self._sleep_until(worker, next_at)
-        while True:
-            worker.wake.clear()
-            priority = URGENT if worker.urgent else ROUTINE
-            worker.urgent = False
-            outcome: SyncResult
-            try:
+        with worker.scope:
+            due, next_at = self._is_due(key)
+            if not due:
+                await self._sleep_until(worker, next_at)
+            while True:
+                worker.wake.clear()
+                priority = URGENT if worker.urgent else ROUTINE
+                worker.urgent = False
                 async with self.slots.slot(priority):
-                    outcome = await asyncio.shield(self._draining(key))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("sync crashed", extra={"namespace": key[0], "object_name": key[1]})
-                outcome = CRASHED
-            if outcome.ok:
-                worker.attempt = 0
-                next_at = outcome.next_at
-            elif outcome.retry:
-                worker.attempt += 1
-                next_at = self._clock() + timing.backoff(worker.attempt, rand=self._rand())
-            else:
-                next_at = None
-            await self._sleep_until(worker, next_at)
+                    outcome = await self._shielded(key, worker)
+                if outcome.ok:
+                    worker.attempt = 0
+                    next_at = outcome.next_at
+                elif outcome.retry:
+                    worker.attempt += 1
+                    next_at = self._clock.now() + timing.backoff(worker.attempt, rand=self._rand())
+                else:
+                    next_at = None
+                await self._sleep_until(worker, next_at)
 
-    async def _draining(self, key: model.Key) -> SyncResult:
-        """The sync, shielded from cancellation so a write in flight finishes on shutdown; its
-        failure after cancellation is logged here rather than lost."""
-        try:
-            return await self._sync(key)
-        except Exception:
-            if self._closing:
-                log.info(
-                    "sync interrupted by shutdown",
-                    extra={"namespace": key[0], "object_name": key[1]},
-                )
+    async def _shielded(self, key: model.Key, worker: _Worker) -> SyncResult:
+        """The sync, shielded from cancellation so that a write in flight finishes (on shutdown,
+        within the grace period); a crash or an interruption is logged, never lost."""
+        fields = observability.log_fields(namespace=key[0], name=key[1])
+        with anyio.CancelScope(shield=True) as shield:
+            worker.in_flight = shield
+            try:
+                return await self._sync(key)
+            except Exception:
+                log.exception("sync crashed", extra=fields)
                 return CRASHED
-            raise
+            finally:
+                worker.in_flight = None
+                if shield.cancel_called:
+                    log.info("sync interrupted by shutdown", extra=fields)
+        return CRASHED  # the grace period ran out
 
     async def _sleep_until(self, worker: _Worker, when: float | None) -> None:
         if when is None:
             await worker.wake.wait()
-            return
-        delay = when - self._clock()
-        if delay <= 0:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(worker.wake.wait(), timeout=delay)
+        elif when > self._clock.now():
+            await self._clock.wait(worker.wake, when)

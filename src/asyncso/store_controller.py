@@ -34,6 +34,7 @@ from asyncso import (
 
 log = logging.getLogger("asyncso.stores")
 
+REASON_PROVIDER_NOTICE = "ProviderNotice"
 _store_decoder = msgspec.json.Decoder(model.SecretStore)
 _envelope_decoder = msgspec.json.Decoder(model.Envelope)
 
@@ -93,6 +94,7 @@ class StoreController:
         Validations started by watch events run in the same task group: none outlives this."""
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
+            self.registry.on_note = self._notice
             task_status.started()
             try:
                 while True:
@@ -101,6 +103,19 @@ class StoreController:
                     await anyio.sleep(self.settings.store_requeue_interval)
             finally:
                 self._tasks = None
+                self.registry.on_note = None
+
+    def _notice(self, store: tuple[str, str, str], message: str) -> None:
+        """Say a provider fact once on the store itself, as a Warning Event."""
+        if self._tasks is not None:
+            kind, namespace, name = store
+            meta = model.ObjectMeta(name=name, namespace=namespace)
+            self._tasks.start_soon(self._emit_notice, kind, meta, message)
+
+    async def _emit_notice(self, kind: str, meta: model.ObjectMeta, message: str) -> None:
+        await self.kube.emit_event(
+            meta, kind=kind, type_="Warning", reason=REASON_PROVIDER_NOTICE, message=message
+        )
 
     def validate_soon(self, key: stores.StoreKey) -> None:
         """Validate `key` in the background (no-op before `run` started: it validates all)."""

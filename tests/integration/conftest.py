@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import pathlib
 from collections.abc import AsyncIterator
 
 import kr8s.asyncio
@@ -11,6 +12,15 @@ import pytest
 
 from asyncso import app, crdgen, kube, settings
 from devenv import bench as devbench
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder needs the bench: mark them all `integration`, so that
+    `-m "not integration"` selects what runs without servers."""
+    here = pathlib.Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import kr8s.asyncio
 import pytest
+from aiobotocore.session import get_session
 from kube_support import (
     GROUP_PATH,
     create,
@@ -18,7 +20,8 @@ from kube_support import (
     request,
 )
 
-from asyncso import app, model
+from asyncso import model
+from devenv import bench as devbench
 
 pytestmark = pytest.mark.usefixtures("operator")
 
@@ -163,18 +166,61 @@ async def test_store_change_updates_secret_and_drift_is_restored(
 
 
 async def test_refresh_interval_picks_up_remote_change(
-    kube: kr8s.asyncio.Api, namespace: str, operator: app.Operator
+    kube: kr8s.asyncio.Api, namespace: str, bench: devbench.BenchInfo
 ) -> None:
-    """Without any event, the periodic refresh alone brings the new value."""
-    await create(kube, fake_store(namespace, {"db": '{"pw":"v1"}'}))
-    await create(kube, external_secret(namespace, refreshInterval="2s"))
-    await synced_secret(kube, namespace, expect={"password": "v1"})
-    # change the provider's data behind the operator's back: only the view sees it, no wake
-    key = ("SecretStore", namespace, "fake")
-    entry = operator.view.stores[key]
-    assert entry.store is not None
-    entry.store.spec.provider.fake.data[0].value = '{"pw":"v2"}'  # type: ignore[union-attr]
+    """Without any event, the periodic refresh alone brings the new value: the value changes in
+    LocalStack, where no watch sees it (and nothing of the shared operator is touched)."""
+    name = f"{namespace}/db"
+    async with get_session().create_client(
+        "secretsmanager",
+        endpoint_url=bench.aws_endpoint_url,
+        region_name=bench.aws_region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ) as sm:
+        await sm.create_secret(Name=name, SecretString='{"pw":"v1"}')
+        await create(kube, aws_credentials(namespace))
+        await create(kube, aws_store(namespace, region=bench.aws_region))
+        await create(
+            kube,
+            external_secret(
+                namespace,
+                store="aws",
+                refreshInterval="2s",
+                data=[{"secretKey": "password", "remoteRef": {"key": name, "property": "pw"}}],
+            ),
+        )
+        await synced_secret(kube, namespace, expect={"password": "v1"})
+        await sm.put_secret_value(SecretId=name, SecretString='{"pw":"v2"}')
     await synced_secret(kube, namespace, expect={"password": "v2"})
+
+
+def aws_credentials(namespace: str) -> dict[str, Any]:
+    """LocalStack's credentials in a Secret, as a tenant would keep real ones."""
+    test = base64.b64encode(b"test").decode()
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "aws", "namespace": namespace},
+        "data": {"id": test, "key": test},
+    }
+
+
+def aws_store(namespace: str, *, region: str) -> dict[str, Any]:
+    keys = {
+        "accessKeyIDSecretRef": {"name": "aws", "key": "id"},
+        "secretAccessKeySecretRef": {"name": "aws", "key": "key"},
+    }
+    return {
+        "apiVersion": model.API_VERSION,
+        "kind": "SecretStore",
+        "metadata": {"name": "aws", "namespace": namespace},
+        "spec": {
+            "provider": {
+                "aws": {"service": "SecretsManager", "region": region, "auth": {"secretRef": keys}}
+            }
+        },
+    }
 
 
 async def test_missing_store_then_store_appears(kube: kr8s.asyncio.Api, namespace: str) -> None:

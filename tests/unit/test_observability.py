@@ -67,7 +67,16 @@ def test_text_format_and_level(captured: io.StringIO) -> None:
 
 def test_configure_twice_keeps_one_handler(captured: io.StringIO) -> None:
     _configure(captured)
+    first = [h for h in logging.getLogger().handlers if getattr(h, "_asyncso_handler", False)]
     _configure(captured, fmt="text")
+    ours = [h for h in logging.getLogger().handlers if getattr(h, "_asyncso_handler", False)]
+    assert len(ours) == 1 and ours != first  # replaced, not added
+    assert isinstance(first[0], logging.StreamHandler)
+    first[0].setStream(captured)  # a handler left behind would write here too
+    logging.getLogger("asyncso.test").warning("once")
+    out = captured.getvalue()
+    assert out.count("once") == 1
+    assert not out.startswith("{")  # the text format won
 
 
 def test_exceptions_are_included(captured: io.StringIO) -> None:

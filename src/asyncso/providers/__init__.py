@@ -5,7 +5,7 @@ Why a registry: the reconciler asks "who serves this store?" and never imports a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from asyncso import errors, model, ports
 
@@ -15,6 +15,16 @@ class ProviderRegistry:
 
     def __init__(self, factories: Sequence[ports.ProviderFactory]) -> None:
         self._factories = list(factories)
+        #: Where provider notices go (the store controller sets it while it runs).
+        self.on_note: Callable[[tuple[str, str, str], str], None] | None = None
+
+    def add(self, factory: ports.ProviderFactory) -> None:
+        self._factories.append(factory)
+
+    def note(self, store: tuple[str, str, str], message: str) -> None:
+        """A provider fact worth saying once on the store (kind, namespace, name)."""
+        if self.on_note is not None:
+            self.on_note(store, message)
 
     def factory_for(self, store: model.SecretStore) -> ports.ProviderFactory:
         for factory in self._factories:

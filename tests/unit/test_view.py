@@ -1,0 +1,62 @@
+"""The view's indexes: whom to wake when a store, a namespace or a target Secret changes."""
+
+from __future__ import annotations
+
+import msgspec
+from core_fixtures import es
+
+from asyncso import model, view
+
+STORE = ("SecretStore", "ns", "store")
+OTHER = ("SecretStore", "ns", "other")
+CLUSTER = ("ClusterSecretStore", "", "css")
+
+
+def test_readers_and_writers_follow_puts_and_drops() -> None:
+    state = view.View()
+    a = es(name="a", target={"name": "shared"})
+    b = es(
+        name="b",
+        target={"name": "shared"},
+        data=[
+            {
+                "secretKey": "k",
+                "remoteRef": {"key": "x"},
+                "sourceRef": {"storeRef": {"name": "other"}},
+            }
+        ],
+    )
+    state.put_externalsecret(("ns", "a"), a)
+    state.put_externalsecret(("ns", "b"), b)
+    assert state.readers_of_store(STORE) == {("ns", "a"), ("ns", "b")}
+    assert state.readers_of_store(OTHER) == {("ns", "b")}
+    assert state.writers_of(("ns", "shared")) == {("ns", "a"), ("ns", "b")}
+    # b changes its target: the old index entry goes
+    state.put_externalsecret(("ns", "b"), es(name="b", target={"name": "own"}))
+    assert state.writers_of(("ns", "shared")) == {("ns", "a")}
+    assert state.readers_of_store(OTHER) == set()
+    state.drop_externalsecret(("ns", "a"))
+    assert state.writers_of(("ns", "shared")) == set()
+    assert ("ns", "a") not in state.externalsecrets
+    assert state._by_store.keys() == {STORE}  # no empty index entries left behind
+
+
+def test_invalid_objects_are_kept_but_not_indexed() -> None:
+    state = view.View()
+    bad = view.InvalidObject(meta=model.ObjectMeta(name="x", namespace="ns"), error="bad")
+    state.put_externalsecret(("ns", "x"), bad)
+    assert state.externalsecrets[("ns", "x")] is bad
+    assert state.readers_of_store(STORE) == set()
+
+
+def test_namespace_readers_are_cluster_store_readers_of_that_namespace() -> None:
+    state = view.View()
+    ref = model.StoreRef(name="css", kind="ClusterSecretStore")
+    for namespace in ("team-a", "team-b"):
+        item = es(name="e", namespace=namespace)
+        spec = msgspec.structs.replace(item.spec, secret_store_ref=ref)
+        state.put_externalsecret((namespace, "e"), msgspec.structs.replace(item, spec=spec))
+    state.put_externalsecret(("team-a", "local"), es(name="local", namespace="team-a"))
+    assert state.readers_of_cluster_stores() == {("team-a", "e"), ("team-b", "e")}
+    assert state.namespace_readers("team-a") == {("team-a", "e")}
+    assert state.readers_of_store(CLUSTER) == {("team-a", "e"), ("team-b", "e")}
