@@ -89,15 +89,21 @@ class Kube:
 
     # --- Secrets -------------------------------------------------------------------------------
 
+    async def _get(
+        self, resource: apiserver.Resource, namespace: str, name: str, *, field: str
+    ) -> bytes | None:
+        """One object's JSON, or None when it does not exist."""
+        url = apiserver.path(resource, namespace=namespace, name=name, field=field)
+        try:
+            return await self._call("GET", url, what=f"get {resource.kind} {namespace}/{name}")
+        except errors.ApiNotFoundError:
+            return None
+
     async def get_secret(
         self, namespace: str, name: str, *, field: str = "metadata"
     ) -> model.Secret | None:
-        url = apiserver.path(apiserver.SECRETS, namespace=namespace, name=name, field=field)
-        try:
-            content = await self._call("GET", url, what=f"get Secret {namespace}/{name}")
-        except errors.ApiNotFoundError:
-            return None
-        return _secret_decoder.decode(content)
+        found = await self._get(apiserver.SECRETS, namespace, name, field=field)
+        return None if found is None else _secret_decoder.decode(found)
 
     async def create_secret(self, secret: model.Secret, *, field: str = "metadata") -> model.Secret:
         meta = secret.metadata
@@ -207,22 +213,16 @@ class Kube:
     async def get_config_map(
         self, namespace: str, name: str, *, field: str = "metadata"
     ) -> model.ConfigMap | None:
-        url = apiserver.path(apiserver.CONFIGMAPS, namespace=namespace, name=name, field=field)
-        try:
-            content = await self._call("GET", url, what=f"get ConfigMap {namespace}/{name}")
-        except errors.ApiNotFoundError:
-            return None
-        return _configmap_decoder.decode(content)
+        found = await self._get(apiserver.CONFIGMAPS, namespace, name, field=field)
+        return None if found is None else _configmap_decoder.decode(found)
 
     async def get_service_account_annotations(
         self, namespace: str, name: str, *, field: str = "metadata"
     ) -> dict[str, str]:
-        url = apiserver.path(apiserver.SERVICEACCOUNTS, namespace=namespace, name=name, field=field)
-        try:
-            content = await self._call("GET", url, what=f"get ServiceAccount {namespace}/{name}")
-        except errors.ApiNotFoundError:
-            raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found") from None
-        return msgspec.json.decode(content, type=_Named).metadata.annotations
+        found = await self._get(apiserver.SERVICEACCOUNTS, namespace, name, field=field)
+        if found is None:
+            raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found")
+        return msgspec.json.decode(found, type=_Named).metadata.annotations
 
     async def create_token(
         self,

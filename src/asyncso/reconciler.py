@@ -207,19 +207,21 @@ class Reconciler:
     async def _provider(
         self,
         es: model.ExternalSecret,
-        ref: model.StoreRef | None,
+        source: model.SourceRef | None,
         *,
         where: str,
         cache: dict[Any, ports.SecretsProvider],
     ) -> ports.SecretsProvider:
+        """The provider of one `data[]`/`dataFrom[]` entry: its own `sourceRef.storeRef`, or
+        the ExternalSecret's store; one per store within a sync (`cache`)."""
         namespace = es.metadata.namespace
         store = stores.resolve(
             namespace,
-            ref,
+            _entry_ref(source, es.spec.secret_store_ref),
             stores=self.view.stores,
             namespace_labels=self.view.namespaces.get(namespace, {}),
             verdicts=self.view.store_verdicts,
-            where=where,
+            where=f"{where}.sourceRef.storeRef" if source else "spec.secretStoreRef",
         )
         cache_key = (store.kind, store.metadata.namespace, store.metadata.name)
         provider = cache.get(cache_key)
@@ -229,31 +231,17 @@ class Reconciler:
             cache[cache_key] = provider
         return provider
 
-    async def _entry_provider(
-        self,
-        es: model.ExternalSecret,
-        source: model.SourceRef | None,
-        *,
-        where: str,
-        cache: dict[Any, ports.SecretsProvider],
-    ) -> ports.SecretsProvider:
-        """The provider of one `data[]`/`dataFrom[]` entry: its own `sourceRef.storeRef`, or the
-        ExternalSecret's store."""
-        ref = _entry_ref(source, es.spec.secret_store_ref)
-        field = f"{where}.sourceRef.storeRef" if source else "spec.secretStoreRef"
-        return await self._provider(es, ref, where=field, cache=cache)
-
     async def _fetch(self, es: model.ExternalSecret) -> secret_data.Fetched:
         spec = es.spec
         cache: dict[Any, ports.SecretsProvider] = {}
         jobs: list[Any] = []
         for index, item in enumerate(spec.data):
             where = f"spec.data[{index}]"
-            provider = await self._entry_provider(es, item.source_ref, where=where, cache=cache)
+            provider = await self._provider(es, item.source_ref, where=where, cache=cache)
             jobs.append(_value(provider, item.remote_ref))
         for index, entry in enumerate(spec.data_from):
             where = f"spec.dataFrom[{index}]"
-            provider = await self._entry_provider(es, entry.source_ref, where=where, cache=cache)
+            provider = await self._provider(es, entry.source_ref, where=where, cache=cache)
             if entry.extract is not None:
                 jobs.append(_value_map(provider, entry.extract))
             elif entry.find is not None:

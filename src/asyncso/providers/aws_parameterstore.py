@@ -11,29 +11,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from asyncso import errors, keymapping, model
-from asyncso.providers import aws_client, aws_reader, batching
+from asyncso.providers import aws_client, aws_reader
 
 PROVIDER = "AWS/ParameterStore"
 BATCH_MAX = 10
 
 
-class ParameterStore(aws_reader.AwsReader):
+class ParameterStore(aws_reader.AwsReader[aws_client.SsmClient]):
     provider = PROVIDER
     service = "ssm"
-
-    def __init__(
-        self,
-        client: aws_client.SsmClient,
-        *,
-        prefix: str = "",
-        batch_window: float = 0.01,
-        rate_limit: float = 0.0,
-    ) -> None:
-        super().__init__(prefix=prefix, rate_limit=rate_limit)
-        self.client = client
-        self._batcher: batching.Batcher[dict[str, Any]] = batching.Batcher(
-            self._fetch_many, window=batch_window, max_batch=BATCH_MAX
-        )
+    batch_max = BATCH_MAX
 
     async def _fetch_many(self, names: list[str]) -> Mapping[str, dict[str, Any] | BaseException]:
         answer = await self._call(

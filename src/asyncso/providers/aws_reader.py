@@ -5,24 +5,46 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from asyncso import metrics
-from asyncso.providers import aws_errors, pacing
+from asyncso.providers import aws_errors, batching, pacing
 
 Operation = Callable[..., Awaitable[dict[str, Any]]]
 
 
-class AwsReader:
+ClientT = TypeVar("ClientT")
+
+
+class AwsReader(Generic[ClientT]):
+    """One service's client for one identity, with the batcher its current-value reads share."""
+
     #: ESO's provider label for `externalsecret_provider_api_calls_count`.
     provider = ""
     #: The IAM service prefix, for error messages (`secretsmanager:GetSecretValue`).
     service = ""
+    #: Ids per batch call (BatchGetSecretValue: 20, GetParameters: 10).
+    batch_max = 1
 
-    def __init__(self, *, prefix: str = "", rate_limit: float = 0.0) -> None:
+    def __init__(
+        self,
+        client: ClientT,
+        *,
+        prefix: str = "",
+        batch_window: float = 0.01,
+        rate_limit: float = 0.0,
+    ) -> None:
+        self.client = client
         self.prefix = prefix
         self.notes: list[str] = []
         self._limiter = pacing.RateLimiter(rate_limit)
+        self._batcher: batching.Batcher[dict[str, Any]] = batching.Batcher(
+            self._fetch_many, window=batch_window, max_batch=self.batch_max
+        )
+
+    async def _fetch_many(self, ids: list[str]) -> Mapping[str, dict[str, Any] | BaseException]:
+        """One batch of current-value reads: an answer or an error per id."""
+        raise NotImplementedError
 
     async def _call(
         self, call: str, operation: Operation, *, key: str = "", **params: Any

@@ -13,31 +13,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from asyncso import errors, keymapping, model
-from asyncso.providers import aws_client, aws_errors, aws_reader, batching
+from asyncso.providers import aws_client, aws_errors, aws_reader
 
 PROVIDER = "AWS/SecretsManager"
 BATCH_MAX = 20
 CURRENT = "AWSCURRENT"
 
 
-class SecretsManager(aws_reader.AwsReader):
+class SecretsManager(aws_reader.AwsReader[aws_client.SecretsManagerClient]):
     provider = PROVIDER
     service = "secretsmanager"
-
-    def __init__(
-        self,
-        client: aws_client.SecretsManagerClient,
-        *,
-        prefix: str = "",
-        batch_window: float = 0.01,
-        rate_limit: float = 0.0,
-    ) -> None:
-        super().__init__(prefix=prefix, rate_limit=rate_limit)
-        self.client = client
-        self.batch_allowed = True
-        self._batcher: batching.Batcher[dict[str, Any]] = batching.Batcher(
-            self._fetch_many, window=batch_window, max_batch=BATCH_MAX
-        )
+    batch_max = BATCH_MAX
+    #: False once IAM denied BatchGetSecretValue to this identity: single reads from then on.
+    batch_allowed = True
 
     # --- calls ---------------------------------------------------------------------------------
 

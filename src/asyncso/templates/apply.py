@@ -151,30 +151,35 @@ def _apply_template_from(
     out: _Output, source: model.TemplateFrom, *, where: str, sources: TemplateSources
 ) -> None:
     if source.config_map is not None:
-        name = source.config_map.name
-        config_map = sources.config_maps.get(name)
-        if config_map is None:
-            raise errors.InvalidSpecError(f"{where}.configMap: ConfigMap {name!r} not found")
-        for index, item in enumerate(source.config_map.items):
-            if item.key not in config_map:
-                raise errors.InvalidSpecError(
-                    f"{where}.configMap.items[{index}]: ConfigMap {name!r} has no key {item.key!r}"
-                )
-            _render_item(out, source.target, item, config_map[item.key], where=f"{where}.configMap")
+        texts = sources.config_maps.get(source.config_map.name)
+        _render_items(out, source, source.config_map, texts, kind="ConfigMap", where=where)
     if source.secret is not None:
-        name = source.secret.name
-        secret = sources.secrets.get(name)
-        if secret is None:
-            raise errors.InvalidSpecError(f"{where}.secret: Secret {name!r} not found")
-        for index, item in enumerate(source.secret.items):
-            if item.key not in secret:
-                raise errors.InvalidSpecError(
-                    f"{where}.secret.items[{index}]: Secret {name!r} has no key {item.key!r}"
-                )
-            text = jinja.decode(secret[item.key])
-            _render_item(out, source.target, item, text, where=f"{where}.secret")
+        found = sources.secrets.get(source.secret.name)
+        texts = None if found is None else {k: jinja.decode(v) for k, v in found.items()}
+        _render_items(out, source, source.secret, texts, kind="Secret", where=where)
     if source.literal is not None:
         out.render_map(source.target, source.literal, where=f"{where}.literal")
+
+
+def _render_items(
+    out: _Output,
+    source: model.TemplateFrom,
+    ref: model.TemplateRef,
+    texts: dict[str, str] | None,
+    *,
+    kind: str,
+    where: str,
+) -> None:
+    """The `items` of one `templateFrom[].configMap` or `.secret`, in order."""
+    where = f"{where}.{kind[0].lower()}{kind[1:]}"
+    if texts is None:
+        raise errors.InvalidSpecError(f"{where}: {kind} {ref.name!r} not found")
+    for index, item in enumerate(ref.items):
+        if item.key not in texts:
+            raise errors.InvalidSpecError(
+                f"{where}.items[{index}]: {kind} {ref.name!r} has no key {item.key!r}"
+            )
+        _render_item(out, source.target, item, texts[item.key], where=where)
 
 
 def _render_item(
