@@ -219,9 +219,7 @@ async def test_control_endpoint_switches_mode_and_reverts(
     proxy: faultproxy.AwsFaultProxy,
 ) -> None:
     async with httpx.AsyncClient(base_url=proxy.url) as http:
-        switched = await http.put(
-            "/_faultproxy/mode", json={"mode": "throttle", "seconds": 0.3}
-        )
+        switched = await http.put("/_faultproxy/mode", json={"mode": "throttle", "seconds": 0.3})
         throttled = await http.post("/", headers=_target("GetSecretValue"))
         await asyncio.sleep(0.5)
         passed = await http.post("/", headers=_target("GetSecretValue"))
