@@ -188,6 +188,34 @@ async def test_faults_can_be_limited_to_some_operations(
     assert single.status_code == 200
 
 
+async def test_faults_can_be_limited_to_one_access_key(proxy: faultproxy.AwsFaultProxy) -> None:
+    """One store's identity (its access key id) fails while others pass."""
+    await proxy.set_mode("throttle", keys={"store-a"})
+
+    async def call(key: str) -> dict[str, object]:
+        config = AioConfig(retries={"total_max_attempts": 1, "mode": "standard"})
+        async with get_session().create_client(
+            "secretsmanager",
+            region_name="us-east-1",
+            endpoint_url=proxy.url,
+            aws_access_key_id=key,
+            aws_secret_access_key="test",
+            config=config,
+        ) as client:
+            try:
+                return await client.get_secret_value(SecretId="db")  # type: ignore[no-any-return]
+            except botocore.exceptions.ClientError as exc:
+                return {"code": exc.response["Error"]["Code"]}
+
+    assert await call("store-a") == {"code": "ThrottlingException"}
+    assert (await call("store-b"))["SecretString"] == "from-upstream"
+    await proxy.set_mode("pass", keys={"store-a"})
+    assert (await call("store-a"))["SecretString"] == "from-upstream"
+    assert proxy.key_counts == {"store-a": 2, "store-b": 1}
+    with pytest.raises(faultproxy.FaultProxyError):
+        await proxy.set_mode("refuse", keys={"store-a"})
+
+
 async def test_refuse_cuts_open_connections_and_refuses_new_ones(
     proxy: faultproxy.AwsFaultProxy,
 ) -> None:

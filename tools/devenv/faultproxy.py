@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import json
 import urllib.parse
 import uuid
@@ -41,6 +42,15 @@ TOO_MANY_REQUESTS_EXCEPTION = "TooManyRequestsException"
 ACCESS_DENIED_EXCEPTION = "AccessDeniedException"
 _MAX_HEADER_BYTES = 64 * 1024
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """What the proxy does with a request: the mode, for which operations, which throttle code."""
+
+    mode: Mode
+    operations: frozenset[str] = frozenset()
+    throttle_code: str = THROTTLING_EXCEPTION
 
 
 class FaultProxyError(RuntimeError):
@@ -75,6 +85,12 @@ class _Request:
     def json_protocol(self) -> bool:
         """AWS JSON protocols name the operation in `X-Amz-Target`; the query protocol does not."""
         return bool(self.header("X-Amz-Target"))
+
+    def access_key(self) -> str:
+        """The access key id in a SigV4 `Authorization` header ("" for unsigned requests)."""
+        authorization = self.header("Authorization")
+        _, found, rest = authorization.partition("Credential=")
+        return rest.split("/", 1)[0] if found else ""
 
     def operation(self) -> str:
         """`secretsmanager.GetSecretValue`-style names: JSON target, else `sts.<Action>`."""
@@ -175,7 +191,9 @@ class AwsFaultProxy:
     with `throttle_code` (`ThrottlingException` or `TooManyRequestsException`); `deny` answers
     400 `AccessDeniedException`; `hang` reads the request and never answers (the connection is
     dropped when the mode changes). `operations`, when given, limits the fault to those
-    operations (e.g. `{"secretsmanager.BatchGetSecretValue"}`); others pass.
+    operations (e.g. `{"secretsmanager.BatchGetSecretValue"}`); others pass. `keys`, when given,
+    sets the fault only for requests signed with those access key ids (one store's identity),
+    over the fault for everyone else; `refuse` is for everyone (it closes the port).
     """
 
     def __init__(self, upstream: str, *, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -186,11 +204,13 @@ class AwsFaultProxy:
         self._upstream_host = parsed.netloc
         self.host = host
         self.port = port
-        self.mode: Mode = "pass"
-        self.operations: frozenset[str] = frozenset()
-        self.throttle_code = THROTTLING_EXCEPTION
+        self.fault = Fault("pass")
+        #: Faults for requests signed with one access key id, over `fault`.
+        self.by_key: dict[str, Fault] = {}
         #: Requests received, by operation (faulted ones included).
         self.counts: collections.Counter[str] = collections.Counter()
+        #: Requests received, by the access key id that signed them ("" when unsigned).
+        self.key_counts: collections.Counter[str] = collections.Counter()
         #: Requests that reached the upstream, by operation.
         self.relayed: collections.Counter[str] = collections.Counter()
         self._server: asyncio.Server | None = None
@@ -216,18 +236,36 @@ class AwsFaultProxy:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    @property
+    def mode(self) -> Mode:
+        return self.fault.mode
+
     async def set_mode(
-        self, mode: Mode, *, operations: Iterable[str] = (), throttle_code: str = ""
+        self,
+        mode: Mode,
+        *,
+        operations: Iterable[str] = (),
+        throttle_code: str = "",
+        keys: Iterable[str] = (),
     ) -> None:
         """Switch the fault; takes effect for the next request (and at once for `refuse`)."""
         if mode not in MODES:
             raise FaultProxyError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
-        previous = self.mode
-        self.mode = mode
-        self.operations = frozenset(operations)
-        self.throttle_code = throttle_code or THROTTLING_EXCEPTION
+        fault = Fault(mode, frozenset(operations), throttle_code or THROTTLING_EXCEPTION)
         self._mode_changed.set()
         self._mode_changed = asyncio.Event()
+        keys = list(keys)
+        if keys:
+            if mode == "refuse":
+                raise FaultProxyError("refuse closes the port for everyone; it takes no keys")
+            for key in keys:
+                if mode == "pass":
+                    self.by_key.pop(key, None)
+                else:
+                    self.by_key[key] = fault
+            return
+        previous = self.fault.mode
+        self.fault = fault
         if mode == "refuse":
             await self._stop_listening()
             self._drop_clients()
@@ -248,6 +286,7 @@ class AwsFaultProxy:
     def reset_counts(self) -> None:
         self.counts.clear()
         self.relayed.clear()
+        self.key_counts.clear()
 
     # --- connections ---------------------------------------------------------------------------
 
@@ -296,9 +335,12 @@ class AwsFaultProxy:
         if request.target.startswith(CONTROL_PREFIX):
             return await self._control(request)
         operation = request.operation()
+        key = request.access_key()
         self.counts[operation] += 1
-        mode = self.mode
-        if self.operations and operation not in self.operations:
+        self.key_counts[key] += 1
+        fault = self.by_key.get(key, self.fault)
+        mode = fault.mode
+        if fault.operations and operation not in fault.operations:
             mode = "pass"
         if mode == "pass":
             self.relayed[operation] += 1
@@ -308,7 +350,7 @@ class AwsFaultProxy:
                 request, status=500, code="InternalFailure", message="injected server error"
             )
         if mode == "throttle":
-            return aws_error(request, status=400, code=self.throttle_code, message="Rate exceeded")
+            return aws_error(request, status=400, code=fault.throttle_code, message="Rate exceeded")
         if mode == "deny":
             return aws_error(
                 request,
@@ -339,7 +381,12 @@ class AwsFaultProxy:
     async def _control(self, request: _Request) -> bytes:
         path = request.target[len(CONTROL_PREFIX) :]
         if path == "counts" and request.method == "GET":
-            body = {"counts": dict(self.counts), "relayed": dict(self.relayed), "mode": self.mode}
+            body = {
+                "counts": dict(self.counts),
+                "relayed": dict(self.relayed),
+                "keys": dict(self.key_counts),
+                "mode": self.mode,
+            }
             return _response(200, [("Content-Type", "application/json")], json.dumps(body).encode())
         if path == "mode" and request.method in ("PUT", "POST"):
             try:
@@ -348,6 +395,7 @@ class AwsFaultProxy:
                     wanted["mode"],
                     operations=wanted.get("operations", ()),
                     throttle_code=wanted.get("throttle_code", ""),
+                    keys=wanted.get("keys", ()),
                 )
                 seconds = float(wanted.get("seconds", 0))
             except (ValueError, KeyError, TypeError, FaultProxyError) as exc:
