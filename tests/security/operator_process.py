@@ -48,11 +48,11 @@ def refresh_floor_args() -> list[str]:
     return []
 
 
-def sample(metrics_text: str, name: str, **labels: str) -> float:
+def sample(metrics_text: str, metric: str, labels: Mapping[str, str]) -> float:
     """The value of one sample (0.0 when absent), labels matched as a subset."""
     for family in text_string_to_metric_families(metrics_text):
         for item in family.samples:
-            if item.name == name and all(item.labels.get(k) == v for k, v in labels.items()):
+            if item.name == metric and all(item.labels.get(k) == v for k, v in labels.items()):
                 return float(item.value)
     return 0.0
 
@@ -170,8 +170,8 @@ class OperatorProcess:
         text = await self.metrics_text()
         labels = {"namespace": namespace, "name": name}
         return (
-            sample(text, "externalsecret_sync_calls_total", **labels),
-            sample(text, "externalsecret_sync_calls_error_total", **labels),
+            sample(text, "externalsecret_sync_calls_total", labels),
+            sample(text, "externalsecret_sync_calls_error_total", labels),
         )
 
     async def stop(self, within: float = 30.0) -> int:

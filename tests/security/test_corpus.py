@@ -471,6 +471,15 @@ def test_no_victim_value_reaches_the_tenant(corpus_run: CorpusRun) -> None:
     check(not hits, str(hits))
 
 
+@defect("issue 10: hostile store references log a traceback on every retry")
+def test_hostile_input_logs_no_traceback(corpus_run: CorpusRun) -> None:
+    """A tenant's bad input is a condition, said once per change; a traceback in the log is
+    for bugs, and hostile specs must not be able to produce them (or flood the log)."""
+    assert "sync failed" in corpus_run.logs, "the operator logged no failure at all"
+    tracebacks = corpus_run.logs.count("Traceback (most recent call last)")
+    check(tracebacks == 0, f"{tracebacks} tracebacks in the operator log")
+
+
 def test_no_victim_value_in_the_logs(corpus_run: CorpusRun) -> None:
     hits = [m for m in corpus_run.victim_markers if m in corpus_run.logs]
     assert not hits, hits
