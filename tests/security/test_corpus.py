@@ -29,6 +29,7 @@ pytestmark = pytest.mark.integration
 
 ENTRIES = load()
 APPLY_CONCURRENCY = 16
+STORES_FIRST_SECONDS = 1.0
 SETTLE_SECONDS = 6.0
 RESULT_DEADLINE = 60.0
 VICTIM_KINDS = ("secrets", "configmaps", "serviceaccounts")
@@ -232,22 +233,45 @@ async def _seed(
 
 
 async def _apply(
-    api: kr8s.asyncio.Api, entry: Entry, names: dict[str, str], gate: asyncio.Semaphore
-) -> EntryResult:
-    result = EntryResult()
-    bodies = instantiate(entry, names)
+    api: kr8s.asyncio.Api,
+    entry: Entry,
+    names: dict[str, str],
+    result: EntryResult,
+    *,
+    externalsecrets: bool,
+    gate: asyncio.Semaphore,
+) -> None:
+    """POST the entry's ExternalSecrets, or everything else, in the entry's order."""
     kind, name = subject_key(entry, names)
     async with gate:
-        for body in bodies:
+        for body in instantiate(entry, names):
+            if (body["kind"] == "ExternalSecret") != externalsecrets:
+                continue
             status, answer = await _post(api, body)
             message = answer.get("message", "") if isinstance(answer, dict) else str(answer)
-            is_subject = body["kind"] == kind and body["metadata"]["name"] == name
-            if is_subject:
+            if body["kind"] == kind and body["metadata"]["name"] == name:
                 result.admitted = status == 201
                 result.admission_message = message
             elif status != 201:
                 result.helpers_refused.append(f"{body['kind']} {status}: {message}")
-    return result
+
+
+async def _apply_all(api: kr8s.asyncio.Api, names: dict[str, str]) -> dict[str, EntryResult]:
+    """Stores, Secrets and the rest first, ExternalSecrets a moment later: any other operator
+    on the bench (the in-process one of tests/integration) then already knows each store
+    belongs to our controller class and leaves its readers alone."""
+    results = {e.id: EntryResult() for e in ENTRIES}
+    gate = asyncio.Semaphore(APPLY_CONCURRENCY)
+    for externalsecrets in (False, True):
+        await asyncio.gather(
+            *(
+                _apply(api, e, names, results[e.id], externalsecrets=externalsecrets, gate=gate)
+                for e in ENTRIES
+            )
+        )
+        if not externalsecrets:
+            await asyncio.sleep(STORES_FIRST_SECONDS)
+    return results
 
 
 async def _subjects_ready(
@@ -379,9 +403,7 @@ async def corpus_run(
         await operator.wait_ready()
         for body in early:
             await _create(kube, body)
-        gate = asyncio.Semaphore(APPLY_CONCURRENCY)
-        applied = await asyncio.gather(*(_apply(kube, e, names, gate) for e in ENTRIES))
-        results = {e.id: r for e, r in zip(ENTRIES, applied, strict=True)}
+        results = await _apply_all(kube, names)
         await _wait_for_results(kube, names, results)
         canaries = await _canaries_after(kube, names, early)
         alive, healthy = operator.alive, await operator.healthy()
