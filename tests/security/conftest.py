@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import pathlib
 import sys
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import kr8s.asyncio
@@ -132,8 +130,3 @@ async def operator_identity(
 def run_id() -> str:
     """A short unique suffix for cluster-scoped names and remote secret names of one module."""
     return uuid.uuid4().hex[:8]
-
-
-@pytest.fixture(scope="module")
-async def module_tmp(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[pathlib.Path]:
-    yield tmp_path_factory.mktemp("security")

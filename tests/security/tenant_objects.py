@@ -220,12 +220,13 @@ class SecretHistory:
         """Secrets that vanished, went empty, or went back to an older version."""
         bad = []
         for name, history in self.seen.items():
-            present = [h for h in history if h is not None]
-            if None in history[history.index(present[0]) :] if present else False:
+            first = next((i for i, h in enumerate(history) if h is not None), len(history))
+            seen = history[first:]
+            if None in seen:
                 bad.append(f"{name} vanished: {history}")
-            if any(not h for h in present):
+            if any(h == {} for h in seen):
                 bad.append(f"{name} was emptied: {history}")
-            order = [versions.index(h) if h in versions else -1 for h in present]
+            order = [versions.index(h) if h in versions else -1 for h in seen if h is not None]
             if -1 in order or order != sorted(order):
                 bad.append(f"{name} regressed or held unknown data: {history}")
         return bad

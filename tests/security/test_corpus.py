@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import pathlib
 from typing import Any
 
 import kr8s.asyncio
 import pytest
 import run_artifacts
+import tenant_objects as objs
 from corpus import Entry, collection_path, instantiate, load, subject_key
 from defects import check, defect
 from operator_process import OperatorIdentity, OperatorProcess
@@ -62,29 +62,6 @@ class CorpusRun:
 # --- the bench state the corpus runs against ---------------------------------------------------
 
 
-def _secret(namespace: str, name: str, data: dict[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace},
-        "stringData": data,
-    }
-
-
-def fake_store(
-    namespace: str, name: str, data: dict[str, str], *, controller: str
-) -> dict[str, Any]:
-    return {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "SecretStore",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "controller": controller,
-            "provider": {"fake": {"data": [{"key": k, "value": v} for k, v in data.items()]}},
-        },
-    }
-
-
 def canary(namespace: str, name: str) -> dict[str, Any]:
     return {
         "apiVersion": "external-secrets.io/v1",
@@ -100,24 +77,6 @@ def canary(namespace: str, name: str) -> dict[str, Any]:
 
 async def _post(api: kr8s.asyncio.Api, body: dict[str, Any]) -> tuple[int, Any]:
     return await request(api, "POST", collection_path(body), body)
-
-
-async def _create(api: kr8s.asyncio.Api, body: dict[str, Any]) -> None:
-    status, answer = await _post(api, body)
-    assert status == 201, answer
-
-
-async def _seed_aws(endpoint: str, name: str, value: str) -> None:
-    from aiobotocore.session import get_session
-
-    async with get_session().create_client(
-        "secretsmanager",
-        region_name=devbench.AWS_REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    ) as client:
-        await client.create_secret(Name=name, SecretString=value)
 
 
 async def _victims(api: kr8s.asyncio.Api, namespace: str) -> dict[str, dict[str, Any]]:
@@ -145,9 +104,9 @@ async def _seed(
     cls = names["CLASS"]
     mark = f"VICTIM-{run}"
     markers = [f"{mark}-{what}" for what in ("write", "read", "config", "aws", "store")]
-    await _create(api, _secret(victim, "victim-secret", {"password": f"{mark}-write"}))
-    await _create(api, _secret(victim, "victim-read", {"token": f"{mark}-read"}))
-    await _create(
+    await objs.create(api, objs.secret(victim, "victim-secret", {"password": f"{mark}-write"}))
+    await objs.create(api, objs.secret(victim, "victim-read", {"token": f"{mark}-read"}))
+    await objs.create(
         api,
         {
             "apiVersion": "v1",
@@ -156,8 +115,10 @@ async def _seed(
             "data": {"token": f"{mark}-config"},
         },
     )
-    await _create(api, _secret(victim, "victim-creds", {"id": "test", "secret": f"{mark}-aws"}))
-    await _create(
+    await objs.create(
+        api, objs.secret(victim, "victim-creds", {"id": "test", "secret": f"{mark}-aws"})
+    )
+    await objs.create(
         api,
         {
             "apiVersion": "v1",
@@ -171,15 +132,15 @@ async def _seed(
             },
         },
     )
-    await _create(
+    await objs.create(
         api,
-        fake_store(
+        objs.fake_store(
             victim, "victim-store", {"tenant-db": f'{{"password":"{mark}-store"}}'}, controller=cls
         ),
     )
-    await _create(api, _secret(owner, "owner-creds", {"id": "test", "secret": "test"}))
-    await _create(api, _secret(tenant, "aws-creds", {"id": "test", "secret": "test"}))
-    await _create(
+    await objs.create(api, objs.secret(owner, "owner-creds", {"id": "test", "secret": "test"}))
+    await objs.create(api, objs.secret(tenant, "aws-creds", {"id": "test", "secret": "test"}))
+    await objs.create(
         api,
         {
             "apiVersion": "v1",
@@ -199,32 +160,12 @@ async def _seed(
         "big": "x" * (600 * 1024),
         "spaced": "two words",
     }
-    await _create(api, fake_store(tenant, "fake", tenant_data, controller=cls))
-    await _create(
-        api,
-        {
-            "apiVersion": "external-secrets.io/v1",
-            "kind": "SecretStore",
-            "metadata": {"name": "aws", "namespace": tenant},
-            "spec": {
-                "controller": cls,
-                "provider": {
-                    "aws": {
-                        "service": "SecretsManager",
-                        "region": devbench.AWS_REGION,
-                        "auth": {
-                            "secretRef": {
-                                "accessKeyIDSecretRef": {"name": "aws-creds", "key": "id"},
-                                "secretAccessKeySecretRef": {"name": "aws-creds", "key": "secret"},
-                            }
-                        },
-                    }
-                },
-            },
-        },
+    await objs.create(api, objs.fake_store(tenant, "fake", tenant_data, controller=cls))
+    await objs.create(api, objs.aws_store(tenant, "aws", controller=cls, creds="aws-creds"))
+    await objs.put_remote(endpoint, f"{run}/db", '{"password":"aws-pw"}')
+    await objs.create(
+        api, objs.fake_store(names["CANARY"], "fake", {"canary": "canary-v1"}, controller=cls)
     )
-    await _seed_aws(endpoint, f"{run}/db", '{"password":"aws-pw"}')
-    await _create(api, fake_store(names["CANARY"], "fake", {"canary": "canary-v1"}, controller=cls))
     canaries = [canary(tenant, "canary-early"), canary(names["CANARY"], "canary-early")]
     return markers, canaries
 
@@ -347,7 +288,7 @@ async def _canaries_after(
     them must follow."""
     late = [canary(names["TENANT"], "canary-late"), canary(names["CANARY"], "canary-late")]
     for body in late:
-        await _create(api, body)
+        await objs.create(api, body)
     for ns in (names["TENANT"], names["CANARY"]):
         path = f"{GROUP_PATH}/namespaces/{ns}/secretstores/fake"
         status, store = await request(api, "GET", path)
@@ -376,8 +317,9 @@ async def corpus_run(
     kube: kr8s.asyncio.Api,
     operator_identity: OperatorIdentity,
     run_id: str,
-    module_tmp: pathlib.Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> CorpusRun:
+    workdir = tmp_path_factory.mktemp("corpus")
     names = {
         "TENANT": await run_artifacts.new_namespace(kube, "sec-tenant"),
         "VICTIM": await run_artifacts.new_namespace(kube, "sec-victim"),
@@ -391,10 +333,10 @@ async def corpus_run(
     since = run_artifacts.audit_offset(operator_identity.audit_log)
     operator = OperatorProcess(
         kubeconfig=operator_identity.kubeconfig(
-            module_tmp / "corpus.kubeconfig", server=bench.apiserver_url
+            workdir / "corpus.kubeconfig", server=bench.apiserver_url
         ),
         controller_class=names["CLASS"],
-        log_path=module_tmp / "corpus-operator.log",
+        log_path=workdir / "corpus-operator.log",
         # No region from the environment: a store without one must say so.
         env={"AWS_REGION": None, "AWS_DEFAULT_REGION": None},
     )
@@ -402,7 +344,7 @@ async def corpus_run(
     try:
         await operator.wait_ready()
         for body in early:
-            await _create(kube, body)
+            await objs.create(kube, body)
         results = await _apply_all(kube, names)
         await _wait_for_results(kube, names, results)
         canaries = await _canaries_after(kube, names, early)
