@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 from typing import Any
 
 import kr8s.asyncio
@@ -33,6 +34,7 @@ STORES_FIRST_SECONDS = 1.0
 SETTLE_SECONDS = 6.0
 RESULT_DEADLINE = 60.0
 VICTIM_KINDS = ("secrets", "configmaps", "serviceaccounts")
+_INDEX = re.compile(r"\[\d+\]")
 
 
 @dataclasses.dataclass
@@ -229,6 +231,12 @@ async def _subjects_ready(
     return found
 
 
+def _names_field(message: str, field: str) -> bool:
+    """Whether an apiserver refusal names `field`; list indices are compared loosely, since
+    some apiserver versions print `spec.data[0].secretKey` and others `spec.data.secretKey`."""
+    return _INDEX.sub("", field) in _INDEX.sub("", message)
+
+
 def meets(entry: Entry, result: EntryResult) -> list[str]:
     """What is wrong with `result` for `entry` (empty: as expected)."""
     expect = entry.expect
@@ -236,11 +244,11 @@ def meets(entry: Entry, result: EntryResult) -> list[str]:
         problems = []
         if result.admitted:
             problems.append(f"{entry.subject} was admitted; the apiserver must refuse it")
-        elif expect.field not in result.admission_message:
+        elif not _names_field(result.admission_message, expect.field):
             problems.append(f"refused, but not for {expect.field}: {result.admission_message}")
         return problems
     if not result.admitted:
-        if expect.either and expect.field in result.admission_message:
+        if expect.either and _names_field(result.admission_message, expect.field):
             return []
         return [f"{entry.subject} refused at admission: {result.admission_message}"]
     if result.ready is None:
