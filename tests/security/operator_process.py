@@ -174,6 +174,20 @@ class OperatorProcess:
             sample(text, "externalsecret_sync_calls_error_total", labels),
         )
 
+    async def sync_calls_of(
+        self, namespace: str, names: list[str]
+    ) -> dict[str, tuple[float, float]]:
+        """`sync_calls` of several ExternalSecrets from one scrape (one consistent moment)."""
+        text = await self.metrics_text()
+        found = {}
+        for name in names:
+            labels = {"namespace": namespace, "name": name}
+            found[name] = (
+                sample(text, "externalsecret_sync_calls_total", labels),
+                sample(text, "externalsecret_sync_calls_error_total", labels),
+            )
+        return found
+
     async def stop(self, within: float = 30.0) -> int:
         """SIGTERM and wait; returns the exit code."""
         if self.proc is None:

@@ -99,10 +99,10 @@ async def defect_run(
                 what="the failing one",
             )
             await asyncio.sleep(1.0)  # let the first syncs' status writes settle
-            before = {n: (await operator.sync_calls(ns, n))[0] for n in names}
+            before = await operator.sync_calls_of(ns, names)
             calls_before = proxy.key_counts[key]
             await asyncio.sleep(HOT_WINDOW)
-            after = {n: (await operator.sync_calls(ns, n))[0] for n in names}
+            after = await operator.sync_calls_of(ns, names)
             calls_after = proxy.key_counts[key]
             adopted = await run_artifacts.secret(kube, ns, ADOPTED)
             externals = await run_artifacts.externalsecrets(kube, ns)
@@ -115,7 +115,7 @@ async def defect_run(
         adopted_secret=adopted,
         adopter=externals["adopter"],
         events=events,
-        syncs={n: after[n] - before[n] for n in names},
+        syncs={n: after[n][0] - before[n][0] for n in names},
         aws_calls=calls_after - calls_before,
     )
 

@@ -195,9 +195,8 @@ async def _outage(s: _Scenario, mode: faultproxy.Mode) -> Outage:
             during = await objs.ready_of(s.api, s.namespace, names)
             await objs.put_remote(s.bench.aws_endpoint_url, remote, "v2")
             await asyncio.sleep(max(0.0, started + OUTAGE_SECONDS[mode] - loop.time()))
-            failed = {n: (await operator.sync_calls(s.namespace, n))[1] for n in names}
+            before = await operator.sync_calls_of(s.namespace, names)
             await proxy.set_mode("pass")
-            before = {n: await operator.sync_calls(s.namespace, n) for n in names}
             healed = loop.time()
             recovery: float | None = None
 
@@ -213,7 +212,7 @@ async def _outage(s: _Scenario, mode: faultproxy.Mode) -> Outage:
             except AssertionError:
                 recovery = None
             await asyncio.sleep(QUIET_SECONDS)
-            after = {n: await operator.sync_calls(s.namespace, n) for n in names}
+            after = await operator.sync_calls_of(s.namespace, names)
             events = await run_artifacts.events(s.api, s.namespace)
         finally:
             await history.stop()
@@ -225,7 +224,7 @@ async def _outage(s: _Scenario, mode: faultproxy.Mode) -> Outage:
         during=during,
         recovery_seconds=recovery,
         syncs_after_recovery={n: after[n][0] - before[n][0] for n in names},
-        failures_during=failed,
+        failures_during={n: before[n][1] for n in names},
         events=events,
         violations=history.violations([{"v": "v1"}, {"v": "v2"}]),
     )
