@@ -29,6 +29,19 @@ from devenv import pki
 HERE = pathlib.Path(__file__).resolve().parent
 ADMIN_TOKEN = "asyncso-bench-admin-token"
 OPERATOR_TOKEN = "asyncso-bench-operator-token"
+#: The user `OPERATOR_TOKEN` authenticates as; every request it makes is written to the audit log.
+OPERATOR_USER = "asyncso-operator"
+#: Audit only the operator user, at Metadata level (who, verb, object; never bodies): tests that
+#: run the operator as this user can prove which namespaces it read or wrote.
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        {"level": "Metadata", "users": [OPERATOR_USER]},
+        {"level": "None"},
+    ],
+}
 AWS_REGION = "us-east-1"
 LOCALSTACK_ACCOUNT = "000000000000"
 
@@ -48,6 +61,8 @@ class BenchInfo:
     aws_endpoint_url: str
     aws_region: str
     workdir: pathlib.Path
+    #: JSON lines, one per request by `OPERATOR_USER` (see `AUDIT_POLICY`).
+    audit_log: pathlib.Path | None = None
 
     def environ(self) -> dict[str, str]:
         """Environment variables that point clients (kr8s, botocore, asyncso) at the bench."""
@@ -253,6 +268,7 @@ class Bench:
             aws_endpoint_url=aws_endpoint,
             aws_region=AWS_REGION,
             workdir=self.workdir,
+            audit_log=self.workdir / "audit.log" if self.with_kube else None,
         )
         (self.workdir / "bench.env").write_text(
             "".join(f"export {k}={v}\n" for k, v in self.info.environ().items())
@@ -294,8 +310,10 @@ class Bench:
         tokens = self.workdir / "tokens.csv"
         tokens.write_text(
             f'{ADMIN_TOKEN},admin,admin,"system:masters"\n'
-            f"{OPERATOR_TOKEN},asyncso-operator,asyncso-operator\n"
+            f"{OPERATOR_TOKEN},{OPERATOR_USER},{OPERATOR_USER}\n"
         )
+        audit_policy = self.workdir / "audit-policy.json"
+        audit_policy.write_text(json.dumps(AUDIT_POLICY))
         port = free_port()
         url = f"https://127.0.0.1:{port}"
         api_proc, api_log = self._spawn(
@@ -321,6 +339,9 @@ class Bench:
                 "--disable-admission-plugins=ServiceAccount",
                 "--enable-priority-and-fairness=false",
                 "--watch-cache=true",
+                f"--audit-policy-file={audit_policy}",
+                f"--audit-log-path={self.workdir / 'audit.log'}",
+                "--audit-log-format=json",
                 "--v=0",
             ],
         )
