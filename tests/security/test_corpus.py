@@ -417,7 +417,6 @@ def test_operator_stays_up_and_canaries_keep_syncing(corpus_run: CorpusRun) -> N
     )
 
 
-@defect("issue 10: traversal names write into another namespace")
 def test_nothing_outside_the_tenant_namespace_is_changed(corpus_run: CorpusRun) -> None:
     before, after = corpus_run.victims_before, corpus_run.victims_after
     assert before, "no victims were seeded"
@@ -426,12 +425,10 @@ def test_nothing_outside_the_tenant_namespace_is_changed(corpus_run: CorpusRun) 
     check(not changed, json.dumps(changed, indent=1)[:3000])
 
 
-@defect("issue 10: traversal names read another namespace")
 def test_operator_never_requests_objects_outside_allowed_namespaces(corpus_run: CorpusRun) -> None:
     check(not corpus_run.outside_requests, "\n".join(corpus_run.outside_requests[:40]))
 
 
-@defect("issue 10: templateFrom traversal copies victim values")
 def test_no_victim_value_reaches_the_tenant(corpus_run: CorpusRun) -> None:
     assert corpus_run.tenant_values, "the tenant has no Secrets at all"
     hits = [
