@@ -63,6 +63,8 @@ def from_json(value: Any) -> Any:
 def _typed(gotype: GoType | None, value: Any) -> Any:
     if isinstance(value, dict) and isinstance(value.get("$t"), str):
         inner_type = parse_type(value["$t"])
+        if "hex" in value:
+            return gotypes.from_bytes(bytes.fromhex(value["hex"]))
         if value.get("nil"):
             if inner_type.kind is gotypes.Kind.SLICE:
                 assert inner_type.elem is not None
@@ -104,7 +106,7 @@ def _typed(gotype: GoType | None, value: Any) -> Any:
 def decode(data: Any, kind: str) -> Any:
     """Go data of the given kind from its JSON-able form."""
     if kind == "strings":
-        return gotypes.StringMap(data or {})
+        return gotypes.StringMap({k: _typed(gotypes.STRING, v) for k, v in (data or {}).items()})
     if kind == "json":
         return from_json(json.loads(json.dumps(data)))
     if kind == "typed":

@@ -47,14 +47,40 @@ class Case:
             "funcs": self.funcs,
             "missingkey": self.missingkey,
         }
+        if not _utf8(self.template):
+            request["template"] = ""
+            request["templateHex"] = self.template.encode("utf-8", "surrogateescape").hex()
         if self.data is not None:
-            request["data"] = self.data
+            if self.kind == "strings" and not all(_utf8(v) for v in self.data.values()):
+                request["dataKind"] = "typed"
+                request["data"] = {"$t": "map[string]string", "v": _hexed(self.data)}
+            else:
+                request["data"] = _hexed(self.data)
         if self.left or self.right:
             request["left"], request["right"] = self.left, self.right
         return request
 
     def name_for_go(self) -> str:
         return "key"
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _hexed(data: Any) -> Any:
+    """Strings that are not UTF-8 as the oracle's {"$t": "string", "hex": ...}."""
+    if isinstance(data, str) and not _utf8(data):
+        return {"$t": "string", "hex": data.encode("utf-8", "surrogateescape").hex()}
+    if isinstance(data, dict):
+        return {k: _hexed(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_hexed(v) for v in data]
+    return data
 
 
 _FUNCS: dict[str, FuncMap] = {}
@@ -94,6 +120,9 @@ def _theirs_bytes(answer: dict[str, Any]) -> bytes:
     return str(answer["output"]).encode()
 
 
+#: Go 1.24 added `range` over an integer; ESO runs Go 1.26, the oracle Go 1.23.
+_RANGE_OVER_INT = re.compile(r"range can't iterate over -?\d+$")
+
 _LOCATION = re.compile(r"^template: [^:]*:\d+(:\d+)?:")
 
 
@@ -117,6 +146,8 @@ def compare(case: Case, ours: dict[str, Any], theirs: dict[str, Any]) -> None:
             return
         assert ours["output"] == expected, f"Go: {expected!r}\nwe: {ours['output']!r}"
         return
+    if _RANGE_OVER_INT.search(theirs["error"]):
+        return  # Go 1.24+ behaviour, checked by the unit tests of range over integers
     assert not ours["ok"], f"Go failed ({theirs['error']}); we rendered {ours['output']!r}"
     assert ours["phase"] == theirs["phase"], (ours, theirs)
     if case.compare == "phase":
@@ -129,7 +160,8 @@ def compare(case: Case, ours: dict[str, Any], theirs: dict[str, Any]) -> None:
             theirs,
         )
         return
-    assert ours["error"] == theirs["error"], f"\nGo: {theirs['error']}\nwe: {ours['error']}"
+    mine = ours["error"].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    assert mine == theirs["error"], f"\nGo: {theirs['error']}\nwe: {mine}"
 
 
 __all__ = ["Case", "builtins", "compare", "gotypes", "run_ours"]

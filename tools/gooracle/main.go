@@ -14,7 +14,8 @@
 // object {"$t": TYPE, "v": VALUE} (or {"$t": TYPE, "nil": true}) is a value of a Go type:
 // int, int8..int64, uint, uint8..uint64, uintptr, float32, float64, bool, string, complex128
 // (v: [re, im]), interface{}, and []T or map[string]T of those, recursively (Go's own exec
-// tests use such typed data). funcs "eso" (the default) is sprig's TxtFuncMap without env,
+// tests use such typed data); a string may be given as {"$t": "string", "hex": HEX} for bytes
+// that are not UTF-8, and "templateHex" likewise replaces "template". funcs "eso" (the default) is sprig's TxtFuncMap without env,
 // expandenv and getHostByName, with the functions ESO's vendored sprig 3.3 adds or changes over
 // Debian's 3.2.3 (sha512sum, hexdec, htpasswd's hash algorithm); ESO's own functions (pkcs12,
 // jwk, ...) are not here: their tests are ported as data. funcs "test" is the small FuncMap of
@@ -48,6 +49,7 @@ type request struct {
 	ID         interface{}     `json:"id"`
 	Name       string          `json:"name"`
 	Template   string          `json:"template"`
+	TemplateHx string          `json:"templateHex"`
 	Data       json.RawMessage `json:"data"`
 	DataKind   string          `json:"dataKind"`
 	Funcs      string          `json:"funcs"`
@@ -178,7 +180,13 @@ func typed(t reflect.Type, v interface{}) (reflect.Value, error) {
 				return reflect.Value{}, err
 			}
 			var inner reflect.Value
-			if isNil, _ := obj["nil"].(bool); isNil {
+			if hexText, ok := obj["hex"].(string); ok && tt.Kind() == reflect.String {
+				raw, err := hex.DecodeString(hexText)
+				if err != nil {
+					return reflect.Value{}, err
+				}
+				inner = reflect.ValueOf(string(raw))
+			} else if isNil, _ := obj["nil"].(bool); isNil {
 				inner = reflect.Zero(tt)
 			} else if inner, err = typed(tt, obj["v"]); err != nil {
 				return reflect.Value{}, err
@@ -377,7 +385,16 @@ func run(req *request) answer {
 	if req.Left != "" || req.Right != "" {
 		t = t.Delims(req.Left, req.Right)
 	}
-	t, err = t.Parse(req.Template)
+	text := req.Template
+	if req.TemplateHx != "" {
+		raw, herr := hex.DecodeString(req.TemplateHx)
+		if herr != nil {
+			out.Phase, out.Error = "request", herr.Error()
+			return out
+		}
+		text = string(raw)
+	}
+	t, err = t.Parse(text)
 	if err != nil {
 		out.Phase, out.Error = "parse", err.Error()
 		return out
@@ -389,12 +406,12 @@ func run(req *request) answer {
 		return out
 	}
 	out.OK = true
-	text := buf.String()
-	if !utf8.ValidString(text) {
+	rendered := buf.String()
+	if !utf8.ValidString(rendered) {
 		out.OutputHex = hex.EncodeToString(buf.Bytes())
-		text = strings.ToValidUTF8(text, "\uFFFD")
+		rendered = strings.ToValidUTF8(rendered, "\uFFFD")
 	}
-	out.Output = &text
+	out.Output = &rendered
 	return out
 }
 

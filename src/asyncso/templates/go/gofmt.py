@@ -476,7 +476,7 @@ class _Printer:
         elif isinstance(arg, gotypes.Float32):
             self.fmt_float(float(arg), 32, verb)
         elif isinstance(arg, gotypes.GoSlice) and arg.gotype.elem == gotypes.UINT8:
-            self.fmt_bytes(bytes(arg), verb, "[]uint8", arg)
+            self.fmt_bytes(bytes(arg), verb, "[]byte", arg)
         elif not self.handle_methods(verb):
             self.print_value(arg, verb, 0)
 
