@@ -445,6 +445,11 @@ class _State:
         if isinstance(receiver, gotypes.GoObject) and (
             kind is Kind.STRUCT or (kind is Kind.POINTER and not is_nil)
         ):
+            found, field = receiver.go_field(field_name)
+            if found:
+                if has_args:
+                    self.errorf(f"{field_name} has arguments but cannot be invoked as function")
+                return field
             if field_name in getattr(receiver, "go_field_names", ()):
                 self.errorf(f"{field_name} is an unexported field of struct type {typ}")
         elif kind is Kind.MAP:

@@ -324,6 +324,10 @@ class GoObject:
         """The struct fields in order, for printing a struct without a String method."""
         return []
 
+    def go_field(self, name: str) -> tuple[bool, Any]:
+        """An exported struct field: (found, value)."""
+        return False, None
+
 
 # --- typing a value ------------------------------------------------------------------------
 
