@@ -17,8 +17,9 @@
 // tests use such typed data); a string may be given as {"$t": "string", "hex": HEX} for bytes
 // that are not UTF-8, and "templateHex" likewise replaces "template". funcs "eso" (the default) is sprig's TxtFuncMap without env,
 // expandenv and getHostByName, with the functions ESO's vendored sprig 3.3 adds or changes over
-// Debian's 3.2.3 (sha512sum, hexdec, htpasswd's hash algorithm); ESO's own functions (pkcs12,
-// jwk, ...) are not here: their tests are ported as data. funcs "test" is the small FuncMap of
+// Debian's 3.2.3 (sha512sum, hexdec, htpasswd's hash algorithm), and ESO's toYaml (which is
+// sigs.k8s.io/yaml.Marshal: encoding/json, then go-yaml v2 re-emitting that JSON); ESO's other
+// functions (pkcs12, jwk, ...) are not here: their tests are ported as data. funcs "test" is the small FuncMap of
 // Go's own exec_test.go (add, echo, oneArg, ...), for porting its cases; "none" is builtins only.
 // "output" is the rendered text; bytes that are not valid UTF-8 are reported in "outputHex".
 //
@@ -43,6 +44,7 @@ import (
 
 	"github.com/Masterminds/sprig"
 	"golang.org/x/crypto/bcrypt"
+	yaml "gopkg.in/yaml.v2"
 )
 
 type request struct {
@@ -100,6 +102,21 @@ func funcMap() template.FuncMap {
 			return fmt.Sprintf("failed to encrypt password: %s", err)
 		}
 		return fmt.Sprintf("%s:%s", user, string(hashed))
+	}
+	funcs["toYaml"] = func(v interface{}) string {
+		j, err := json.Marshal(v)
+		if err != nil {
+			return ""
+		}
+		var obj interface{}
+		if err := yaml.Unmarshal(j, &obj); err != nil {
+			return ""
+		}
+		out, err := yaml.Marshal(obj)
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSuffix(string(out), "\n")
 	}
 	return funcs
 }

@@ -67,10 +67,8 @@ def any_(*items: Any) -> bool:
 
 @registry.func("fromJson", params=(STRING,))
 def from_json(text: str) -> Any:
-    try:
-        return gojson.unmarshal(text)
-    except gojson.JSONError:
-        return None
+    value, _ = gojson.unmarshal_partial(text)
+    return value
 
 
 @registry.func("mustFromJson", params=(STRING,))

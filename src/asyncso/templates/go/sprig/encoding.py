@@ -395,9 +395,13 @@ def decrypt_aes(password: str, crypt64: str) -> str:
 
     if crypt64 == "":
         return ""
-    data = b64_decode(gotypes.to_bytes(crypt64))
+    raw = gotypes.to_bytes(crypt64)
+    data = b64_decode(raw)
+    capacity = len(raw) // 4 * 3  # Go's DecodeString buffer: DecodedLen(len(s))
     if len(data) < 16:
-        raise GoError(f"runtime error: slice bounds out of range [:16] with capacity {len(data)}")
+        if capacity < 16:
+            raise GoError(f"runtime error: slice bounds out of range [:16] with capacity {capacity}")
+        raise GoError(f"runtime error: slice bounds out of range [16:{len(data)}]")
     iv, body = data[:16], data[16:]
     if len(body) % 16:
         raise GoError("crypto/cipher: input not full blocks")

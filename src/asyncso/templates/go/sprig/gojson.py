@@ -312,18 +312,16 @@ def _scan_literal(data: bytes, i: int) -> int:
                 return i + 1
             if c == 0x5C:
                 i += 1
-                if i >= n:
-                    raise JSONError("unexpected end of JSON input")
-                e = data[i]
+                e = data[i] if i < n else 0x20  # at EOF Go's scanner is fed a space
+                
                 if e in b'bfnrt\\/"':
                     i += 1
                     continue
                 if e == 0x75:
                     for k in range(1, 5):
-                        if i + k >= n:
-                            raise JSONError("unexpected end of JSON input")
-                        if data[i + k] not in b"0123456789abcdefABCDEF":
-                            raise _syntax(data[i + k], "in \\u hexadecimal character escape")
+                        h = data[i + k] if i + k < n else 0x20
+                        if h not in b"0123456789abcdefABCDEF":
+                            raise _syntax(h, "in \\u hexadecimal character escape")
                     i += 5
                     continue
                 raise _syntax(e, "in string escape code")
@@ -336,12 +334,9 @@ def _scan_literal(data: bytes, i: int) -> int:
         if c == word[0]:
             name = word.decode()
             for k in range(1, len(word)):
-                if i + k >= n:
-                    raise JSONError("unexpected end of JSON input")
-                if data[i + k] != word[k]:
-                    raise _syntax(
-                        data[i + k], f"in literal {name} (expecting {_quote_char(word[k])})"
-                    )
+                got = data[i + k] if i + k < n else 0x20
+                if got != word[k]:
+                    raise _syntax(got, f"in literal {name} (expecting {_quote_char(word[k])})")
             return i + len(word)
     raise _syntax(c, "looking for beginning of value")
 
@@ -354,31 +349,29 @@ def _digits(data: bytes, i: int) -> int:
 
 def _scan_number(data: bytes, i: int) -> int:
     n = len(data)
+
+    def at(j: int) -> int:
+        return data[j] if j < n else 0x20  # at EOF Go's scanner is fed a space
+
     if data[i] == 0x2D:
         i += 1
-        if i >= n:
-            raise JSONError("unexpected end of JSON input")
-        if not 0x30 <= data[i] <= 0x39:
-            raise _syntax(data[i], "in numeric literal")
+        if not 0x30 <= at(i) <= 0x39:
+            raise _syntax(at(i), "in numeric literal")
     if data[i] == 0x30:
         i += 1
     else:
         i = _digits(data, i)
     if i < n and data[i] == 0x2E:
         i += 1
-        if i >= n:
-            raise JSONError("unexpected end of JSON input")
-        if not 0x30 <= data[i] <= 0x39:
-            raise _syntax(data[i], "after decimal point in numeric literal")
+        if not 0x30 <= at(i) <= 0x39:
+            raise _syntax(at(i), "after decimal point in numeric literal")
         i = _digits(data, i)
     if i < n and data[i] in b"eE":
         i += 1
         if i < n and data[i] in b"+-":
             i += 1
-        if i >= n:
-            raise JSONError("unexpected end of JSON input")
-        if not 0x30 <= data[i] <= 0x39:
-            raise _syntax(data[i], "in exponent of numeric literal")
+        if not 0x30 <= at(i) <= 0x39:
+            raise _syntax(at(i), "in exponent of numeric literal")
         i = _digits(data, i)
     return i
 
@@ -389,44 +382,55 @@ def _clean(text: str) -> str:
     return text
 
 
-class _NumberRange(Exception):
+class _Overflow:
+    """A number float64 cannot hold: Go stores nil there and reports the first one."""
+
     def __init__(self, text: str) -> None:
         self.text = text
 
 
-def _parse_number(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise _NumberRange(text)
-    return value
-
-
-def _convert(value: Any) -> Any:
+def _convert(value: Any, errors: list[str]) -> Any:
     if isinstance(value, str):
         return _clean(value)
     if isinstance(value, list):
-        return gotypes.IfaceSlice(_convert(v) for v in value)
+        return gotypes.IfaceSlice(_convert(v, errors) for v in value)
     if isinstance(value, dict):
-        return gotypes.IfaceMap((_clean(k), _convert(v)) for k, v in value.items())
+        return gotypes.IfaceMap((_clean(k), _convert(v, errors)) for k, v in value.items())
+    if isinstance(value, _Overflow):
+        errors.append(value.text)
+        return None
     return value
+
+
+def _number(text: str) -> Any:
+    value = float(text)
+    return _Overflow(text) if math.isinf(value) else value
+
+
+def unmarshal_partial(text: str) -> tuple[Any, str | None]:
+    """json.Unmarshal into an interface{}: (value, the first error text or None)."""
+    data = gotypes.to_bytes(text)
+    limits.check_size(len(data), "fromJson")
+    try:
+        check_valid(data)
+    except JSONError as exc:
+        return None, str(exc)
+    try:
+        raw = json.loads(text, parse_float=_number, parse_int=_number)
+    except RecursionError:
+        return None, "invalid character '[' exceeded max depth"
+    overflows: list[str] = []
+    value = _convert(raw, overflows)
+    if overflows:
+        return value, (
+            f"json: cannot unmarshal number {overflows[0]} into Go value of type float64"
+        )
+    return value, None
 
 
 def unmarshal(text: str) -> Any:
     """json.Unmarshal into an interface{}; raises JSONError with Go's message."""
-    data = gotypes.to_bytes(text)
-    limits.check_size(len(data), "fromJson")
-    check_valid(data)
-    try:
-        raw = json.loads(
-            text,
-            parse_float=_parse_number,
-            parse_int=_parse_number,
-            parse_constant=lambda name: (_ for _ in ()).throw(ValueError(name)),
-        )
-    except _NumberRange as exc:
-        raise JSONError(
-            f"json: cannot unmarshal number {exc.text} into Go value of type float64"
-        ) from None
-    except RecursionError:
-        raise JSONError("invalid character '[' exceeded max depth") from None
-    return _convert(raw)
+    value, error = unmarshal_partial(text)
+    if error is not None:
+        raise JSONError(error)
+    return value

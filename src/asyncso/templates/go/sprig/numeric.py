@@ -113,7 +113,7 @@ def _decimal_of(value: Any) -> Fraction:
 def _div_round(a: Fraction, b: Fraction) -> Fraction:
     """Decimal.Div: DivRound to 16 places, half away from zero."""
     if b == 0:
-        raise GoError("decimal division by zero")
+        raise GoError("decimal division by 0")
     scale = 10**16
     quotient = a / b
     magnitude = abs(quotient) * scale

@@ -72,7 +72,10 @@ def compile_go(expr: str) -> _Compiled:
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         raise GoError(_go_error(str(text))) from None
-    names = {name: index for name, index in (regex.groupindex or {}).items()}
+    names = {
+        (gotypes.from_bytes(name) if isinstance(name, bytes) else name): index
+        for name, index in (regex.groupindex or {}).items()
+    }
     return _Compiled(regex, names, expr)
 
 

@@ -230,6 +230,14 @@ def _version_methods() -> dict[str, Method]:
 
 
 Version.go_methods = _version_methods()
+#: A Version value has only the value-receiver methods (Original, Compare & co take *Version).
+VersionValue.go_methods = {
+    name: method
+    for name, method in Version.go_methods.items()
+    if name
+    in {"String", "Major", "Minor", "Patch", "Prerelease", "Metadata", "IncPatch", "IncMinor",
+        "IncMajor"}
+}
 
 
 # --- constraints -----------------------------------------------------------------------------

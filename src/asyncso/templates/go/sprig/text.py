@@ -405,53 +405,68 @@ def camelcase(text: str) -> str:
 _INVALID, _NUMBER, _UPPER, _ALPHA, _CONNECTOR, _PUNCT, _OTHER = range(7)
 
 
+def _bad(ch: str) -> bool:
+    """A rune xstrings' nextValidRune skips: an undecodable byte or U+FFFD itself."""
+    return _is_invalid(ch) or ch == "\ufffd"
+
+
+def _next_valid(runes: list[str], i: int, prev: str) -> tuple[str, int]:
+    """xstrings' nextValidRune: the next valid rune (or `prev`) and the index after it."""
+    while i < len(runes) and _bad(runes[i]):
+        i += 1
+    if i < len(runes):
+        return runes[i], i + 1
+    return prev, i
+
+
 def _next_word(runes: list[str], start: int) -> tuple[int, int]:
-    """(word type, end index) of the word at `start`."""
+    """xstrings' nextWord: (word type, end index) of the word at `start`."""
     n = len(runes)
     if start >= n:
         return _INVALID, start
-    ch = runes[start]
-    if _is_invalid(ch):
-        return _INVALID, start + 1
-    i = start + 1
+    ch, i = _next_valid(runes, start, "\ufffd")
+    if ch == "\ufffd":
+        return _INVALID, i
+
+    def run(i: int, prev: str, accept: Any) -> int:
+        while i < n:
+            nxt, j = _next_valid(runes, i, prev)
+            if not accept(nxt):
+                break
+            prev, i = nxt, j
+        return i
+
     if _is_connector(ch):
-        while i < n and _is_connector(runes[i]):
-            i += 1
-        return _CONNECTOR, i
+        return _CONNECTOR, run(i, ch, _is_connector)
     if is_punct(ch):
-        while i < n and is_punct(runes[i]):
-            i += 1
-        return _PUNCT, i
+        return _PUNCT, run(i, ch, is_punct)
     if is_upper(ch):
         if i >= n:
             return _UPPER, i
-        nxt = runes[i]
+        nxt, j = _next_valid(runes, i, ch)
         if is_upper(nxt):
-            i += 1
-            while i < n and is_upper(runes[i]):
-                i += 1
-            if i < n and _is_alphabet(runes[i]):
-                i -= 1
+            prev_start, i = i, j
+            last = nxt
+            while i < n:
+                nxt, j = _next_valid(runes, i, last)
+                if not is_upper(nxt):
+                    break
+                prev_start, i, last = i, j, nxt
+            if i < n and _is_alphabet(nxt):
+                i = prev_start
             return _UPPER, i
         if _is_alphabet(nxt):
-            i += 1
-            while i < n and _is_alphabet(runes[i]) and not is_upper(runes[i]):
-                i += 1
+            return _UPPER, run(j, nxt, lambda c: _is_alphabet(c) and not is_upper(c))
         return _UPPER, i
     if _is_alphabet(ch):
-        while i < n and _is_alphabet(runes[i]) and not is_upper(runes[i]):
-            i += 1
-        return _ALPHA, i
+        return _ALPHA, run(i, ch, lambda c: _is_alphabet(c) and not is_upper(c))
     if is_number(ch):
-        while i < n and is_number(runes[i]):
-            i += 1
-        return _NUMBER, i
-    while i < n:
-        nxt = runes[i]
-        if _is_connector(nxt) or _is_alphabet(nxt) or is_number(nxt) or is_punct(nxt):
-            break
-        i += 1
-    return _OTHER, i
+        return _NUMBER, run(i, ch, is_number)
+
+    def other(c: str) -> bool:
+        return not (_is_connector(c) or _is_alphabet(c) or is_number(c) or is_punct(c))
+
+    return _OTHER, run(i, ch, other)
 
 
 def _case_lower(word: list[str], wtype: int, connector: str) -> str:
@@ -459,7 +474,9 @@ def _case_lower(word: list[str], wtype: int, connector: str) -> str:
         return "".join(word)
     out = []
     for ch in word:
-        if _is_connector(ch):
+        if _is_invalid(ch):
+            out.append("\ufffd")
+        elif _is_connector(ch):
             out.append(connector)
         elif is_upper(ch):
             out.append(to_lower(ch))
