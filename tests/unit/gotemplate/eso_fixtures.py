@@ -123,7 +123,12 @@ def fixtures() -> Fixtures:
     other_root_key = ec.generate_private_key(ec.SECP256R1())
     root = _cert("root-ca", root_key, ca=True)
     intermediate = _cert("intermediate-ca", inter_key, issuer=("root-ca", root_key), ca=True)
-    leaf = _cert("foo", leaf_key, issuer=("intermediate-ca", inter_key))
+    leaf = _cert(
+        "foo",
+        leaf_key,
+        issuer=("intermediate-ca", inter_key),
+        sans=[x509.DNSName("foo.example.com"), x509.IPAddress(ipaddress.ip_address("10.1.2.3"))],
+    )
     disjunct = _cert("bar", leaf_key, issuer=("other-root", other_root_key))
 
     sans_key = ec.generate_private_key(ec.SECP256R1())
