@@ -182,7 +182,7 @@ def test_values_functions_build_are_bounded() -> None:
 
 
 def test_printf_width_is_bounded_as_in_go() -> None:
-    assert render('{{ printf "%99999999d" 1 }}') == "%!(NOVERB)"
+    assert render('{{ printf "%99999999d" 1 }}') == "%!(NOVERB)%!(EXTRA int=1)"
     with pytest.raises(go.GoTemplateError, match="output exceeds the limit"):
         render('{{ printf "%9999999d" 1 }}')
 

@@ -547,6 +547,10 @@ class _State:
         except RecursionError:
             self.node = node
             self.errorf(f"error calling {name}: value nested too deeply")
+        except (ArithmeticError, ValueError, TypeError, KeyError, IndexError) as exc:
+            # A Go function would have panicked; report it as safeCall does, without values.
+            self.node = node
+            self.errorf(f"error calling {name}: runtime error: {type(exc).__name__}")
 
     def validate_type(self, value: Any, typ: gotypes.GoType | None) -> Any:
         if value is None:

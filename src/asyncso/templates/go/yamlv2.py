@@ -20,24 +20,83 @@ from asyncso.templates.go import gotypes, strconv
 from asyncso.templates.go.functions import GoError
 from asyncso.templates.go.sprig import gojson
 
-_BOOLS = {
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
-    "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+_RESOLVE_MAP = {
+    "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
+    "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
+    "", "~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
+    "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<",
 }  # fmt: skip
-_NULLS = {"", "~", "null", "Null", "NULL"}
-_INT = re.compile(r"^[-+]?(0b[01_]+|0[0-7_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)$")
-_FLOAT = re.compile(r"^[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+]?[0-9]+)?$|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
-_SPECIAL_FLOAT = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
-                  ".nan", ".NaN", ".NAN"}  # fmt: skip
+_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+_TIMESTAMP_FORMATS = (
+    "2006-1-2T15:4:5.999999999Z07:00",
+    "2006-1-2t15:4:5.999999999Z07:00",
+    "2006-1-2 15:4:5.999999999",
+    "2006-1-2",
+)
+
+
+def _is_timestamp(text: str) -> bool:
+    from asyncso.templates.go.sprig import dates
+
+    digits = 0
+    while digits < len(text) and "0" <= text[digits] <= "9":
+        digits += 1
+    if digits != 4 or digits == len(text) or text[digits] != "-":
+        return False
+    for layout in _TIMESTAMP_FORMATS:
+        try:
+            dates.parse_time(layout, text, dates.UTC)
+        except GoError:
+            continue
+        return True
+    return False
 
 
 def _resolves_to_string(text: str) -> bool:
-    """go-yaml v2's resolve("", s) gives !!str (and the text is no base-60 float)."""
-    if text in _BOOLS or text in _NULLS or text in _SPECIAL_FLOAT or text == "<<":
+    """go-yaml v2's resolve("", s) gives !!str, and s is no base-60 float (stringv)."""
+    if _BASE60.match(text):
         return False
-    if _INT.match(text) or _FLOAT.match(text) or _BASE60.match(text):
+    hint = text[:1]
+    if text == "":
         return False
+    if hint in "+-0123456789":
+        kind = "D"
+    elif hint in "yYnNtTfFoO~":
+        kind = "M"
+    elif hint == ".":
+        kind = "."
+    else:
+        return text != "<<"
+    if text in _RESOLVE_MAP:
+        return False
+    if kind == ".":
+        try:
+            strconv.parse_float(text)
+        except ValueError:
+            return True
+        return False
+    if kind == "D":
+        if _is_timestamp(text):
+            return False
+        plain = text.replace("_", "")
+        for parse in (strconv.parse_int, strconv.parse_uint):
+            try:
+                parse(plain, 0, 64)
+            except ValueError:
+                continue
+            return False
+        if _YAML_FLOAT.match(plain):
+            try:
+                strconv.parse_float(plain)
+            except ValueError:
+                pass
+            else:
+                return False
+        if plain.startswith(("0b", "-0b")):
+            digits = plain[2:] if plain.startswith("0b") else plain[3:]
+            if digits and all(c in "01" for c in digits):
+                return False
     return True
 
 
@@ -223,13 +282,10 @@ def _emit(value: Any, indent: int, out: list[str], *, in_sequence: bool = False)
         if not value:
             out.append("[]")
             return
-        for item in value:
-            out.append(pad + "- ")
-            if isinstance(item, dict) and item:
+        for index, item in enumerate(value):
+            out.append(("" if index == 0 and in_sequence else pad) + "- ")
+            if isinstance(item, (dict, list)) and item:
                 _emit(item, indent + 2, out, in_sequence=True)
-            elif isinstance(item, list) and item:
-                out.append("\n")
-                _emit(item, indent + 2, out)
             else:
                 _emit_scalar_or_empty(item, indent + 2, out)
                 out.append("\n")

@@ -218,29 +218,60 @@ def minf(first: Any, *rest: Any) -> float:
     return best
 
 
+def go_ceil(number: float) -> float:
+    """math.Ceil (infinities and NaN pass through)."""
+    return number if math.isinf(number) or math.isnan(number) else float(math.ceil(number))
+
+
+def go_floor(number: float) -> float:
+    """math.Floor."""
+    return number if math.isinf(number) or math.isnan(number) else float(math.floor(number))
+
+
+def go_pow10(power: float) -> float:
+    """math.Pow(10, power) (overflow gives +Inf, underflow 0)."""
+    try:
+        return math.pow(10.0, power)
+    except OverflowError:
+        return math.inf
+
+
+def _go_div_float(a: float, b: float) -> float:
+    """IEEE division as Go does it (x/0 is ±Inf or NaN)."""
+    if b == 0:
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
+
+
 @registry.func("ceil", params=(ANY,))
 def ceil(value: Any) -> float:
-    number = to_float64(value)
-    return number if math.isinf(number) or math.isnan(number) else float(math.ceil(number))
+    return go_ceil(to_float64(value))
 
 
 @registry.func("floor", params=(ANY,))
 def floor(value: Any) -> float:
-    number = to_float64(value)
-    return number if math.isinf(number) or math.isnan(number) else float(math.floor(number))
+    return go_floor(to_float64(value))
 
 
 @registry.func("round", params=(ANY, INT), variadic=FLOAT64)
 def round_(value: Any, places: int, *round_on: float) -> float:
     threshold = round_on[0] if round_on else 0.5
     number = to_float64(value)
-    power = math.pow(10, float(places))
-    digit = power * number
-    if math.isinf(digit) or math.isnan(digit):
-        return digit / power if not math.isnan(digit) else math.nan
-    fraction = math.modf(digit)[0]
-    rounded = math.ceil(digit) if fraction >= threshold else math.floor(digit)
-    return float(rounded) / power
+    power = go_pow10(float(places))
+    if math.isinf(power) and number == 0 or math.isnan(number):
+        digit = math.nan
+    else:
+        digit = power * number
+    if math.isinf(digit):
+        fraction = math.nan
+    elif math.isnan(digit):
+        fraction = math.nan
+    else:
+        fraction = math.modf(digit)[0]
+    rounded = go_ceil(digit) if fraction >= threshold else go_floor(digit)
+    return _go_div_float(rounded, power)
 
 
 @registry.func("toDecimal", params=(ANY,))

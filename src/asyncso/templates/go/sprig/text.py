@@ -350,13 +350,15 @@ def _is_connector(ch: str) -> bool:
 
 
 def _is_alphabet(ch: str) -> bool:
-    """xstrings' isAlphabet: a letter that is not CJK."""
+    """xstrings' isAlphabet: a letter that is not one of its CJK ranges."""
     if not is_letter(ch):
         return False
     code = ord(ch)
-    if code < 0x4E00:
+    if code < 0x3400:
         return True
-    return not (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code)
+    return not (
+        0x4E00 <= code <= 0x9FCC or 0x3400 <= code <= 0x4D85 or 0x20000 <= code <= 0x2B81D
+    )
 
 
 @registry.func("camelcase", params=(STRING,))

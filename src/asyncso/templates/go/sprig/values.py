@@ -83,8 +83,8 @@ def to_int64(value: Any) -> int:
 
 
 def to_int(value: Any) -> int:
-    """cast.ToInt (int is 64-bit)."""
-    return to_int64(value)
+    """cast.ToInt (int is 64-bit), as a Go int."""
+    return int(to_int64(value))
 
 
 def to_float64(value: Any) -> float:
