@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """text/template's exec_test.go cases (Go 1.23), as data for the differential tests.
 
 Each row is (name, template, data). Go's tests run them over a struct `T`; the data here is the

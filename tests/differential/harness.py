@@ -12,12 +12,12 @@ import dataclasses
 import re
 from typing import Any
 
+import godata
+import testfuncs
+
 from asyncso.templates import go
 from asyncso.templates.go import builtins, gotypes
 from asyncso.templates.go.functions import FuncMap
-
-import godata
-import testfuncs
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from harness import Case, compare, run_ours
-
 from cases_exec import EXEC_TESTS
+from harness import Case, compare, run_ours
 
 CASES = [
     Case(

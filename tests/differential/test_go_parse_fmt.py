@@ -5,9 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from harness import Case, compare, run_ours
-
-from asyncso.templates.go import strconv
 from cases_fmt import FMT_TESTS
 from cases_parse import (
     ERROR_TESTS,
@@ -17,6 +14,9 @@ from cases_parse import (
     NUMBER_TESTS,
     PARSE_TESTS,
 )
+from harness import Case, compare, run_ours
+
+from asyncso.templates.go import strconv
 
 
 def _cases() -> list[Case]:
@@ -38,7 +38,9 @@ def _cases() -> list[Case]:
                 )
             )
     for index, (name, template) in enumerate(LEX_DELIM_TESTS):
-        cases.append(Case(name=f"delim{index:03d} {name}", template=template, left="$$", right="@@"))
+        cases.append(
+            Case(name=f"delim{index:03d} {name}", template=template, left="$$", right="@@")
+        )
     for index, number in enumerate(NUMBER_TESTS):
         for form, template in (
             ("print", f"{{{{print {number}}}}}"),
@@ -46,8 +48,9 @@ def _cases() -> list[Case]:
             ("int", f"{{{{add {number}}}}}"),
             ("chain", f"{{{{{number} | printf `%v`}}}}"),
         ):
-            cases.append(Case(name=f"number{index:03d} {number} {form}", template=template,
-                              funcs="test"))
+            cases.append(
+                Case(name=f"number{index:03d} {number} {form}", template=template, funcs="test")
+            )
     for index, (fmt, value, source) in enumerate(FMT_TESTS):
         cases.append(
             Case(

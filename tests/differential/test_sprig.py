@@ -6,9 +6,8 @@ import dataclasses
 from typing import Any
 
 import pytest
-from harness import Case, compare, run_ours
-
 from cases_sprig import DATA, FUNCTION_ARGS, SHAPES, TEMPLATES
+from harness import Case, compare, run_ours
 
 
 def _cases() -> list[Case]:

@@ -145,8 +145,12 @@ def fixtures() -> Fixtures:
         ],
     )
 
-    def pfx(password: bytes | None, cert: x509.Certificate, key: Any,
-            cas: list[x509.Certificate] | None = None) -> bytes:
+    def pfx(
+        password: bytes | None,
+        cert: x509.Certificate,
+        key: Any,
+        cas: list[x509.Certificate] | None = None,
+    ) -> bytes:
         encryption: Any = (
             serialization.BestAvailableEncryption(password)
             if password
@@ -178,9 +182,13 @@ def fixtures() -> Fixtures:
     jwk_priv_ec = {**jwk_pub_ec, "d": _b64url(ec_numbers.private_value, 32)}
 
     def spki(k: Any) -> str:
-        return k.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        return (
+            k.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
 
     decrypt_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
@@ -214,8 +222,6 @@ def fixtures() -> Fixtures:
         rsa_pkcs1_pem=_pem_pkcs1(decrypt_key),
         rsa_ec_pem=_pem_pkcs8(ec.generate_private_key(ec.SECP256R1())),
         oaep_sha1_pkcs8_b64=base64.b64encode(oaep(hashes.SHA1(), b"a1b2c3d4")).decode(),
-        oaep_sha256_pkcs1_b64=base64.b64encode(
-            oaep(hashes.SHA256(), b"hellopkcs1sha256")
-        ).decode(),
+        oaep_sha256_pkcs1_b64=base64.b64encode(oaep(hashes.SHA256(), b"hellopkcs1sha256")).decode(),
         oaep_sha256_pkcs1_bin=oaep(hashes.SHA256(), b"hellopkcs1sha256"),
     )

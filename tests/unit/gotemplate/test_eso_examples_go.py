@@ -105,7 +105,9 @@ def test_cert_sans_example() -> None:
     sans = "foo.example.com,10.1.2.3"
     assert _render(example, "data/sans", data) == sans
     assert _render(example, "data/primary-domain", data) == "foo.example.com"
-    assert _render(example, "data/sans-json", data) == json.dumps(sans.split(","), separators=(",", ":"))
+    assert _render(example, "data/sans-json", data) == json.dumps(
+        sans.split(","), separators=(",", ":")
+    )
 
 
 def test_filter_pem_example() -> None:
@@ -151,7 +153,11 @@ def test_pkcs12_example() -> None:
     key = serialization.load_pem_private_key(F.key_pem.encode(), None)
     cert = x509.load_pem_x509_certificate(F.cert_pem.encode())
     archive = pkcs12.serialize_key_and_certificates(
-        b"x", key, cert, None, serialization.BestAvailableEncryption(b"my-password")  # type: ignore[arg-type]
+        b"x",
+        key,
+        cert,
+        None,
+        serialization.BestAvailableEncryption(b"my-password"),  # type: ignore[arg-type]
     )
     assert _render(example, "data/tls.crt", {"mysecret": archive}) == F.cert_pem
     with pytest.raises(go.GoTemplateError, match="unable to decode pkcs12 certificate"):

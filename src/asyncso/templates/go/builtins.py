@@ -58,9 +58,9 @@ def indirect(value: Any) -> tuple[Any, bool]:
         value = value.value
     elif value is gotypes.NIL_INTERFACE:
         return value, True
-    if isinstance(value, gotypes.GoObject) and value.gotype.kind is Kind.POINTER:
-        if gotypes.is_nil(value):
-            return value, True
+    is_pointer = isinstance(value, gotypes.GoObject) and value.gotype.kind is Kind.POINTER
+    if is_pointer and gotypes.is_nil(value):
+        return value, True
     return value, False
 
 
@@ -319,7 +319,7 @@ def lt(arg1: Any, arg2: Any) -> bool:
     if k1 in ("bool", "complex"):
         raise GoError(_BAD_TYPE)
     if k1 == "string":
-        return gotypes.sort_key(arg1) < gotypes.sort_key(arg2)
+        return bool(gotypes.sort_key(arg1) < gotypes.sort_key(arg2))
     return bool(arg1 < arg2)
 
 
@@ -342,7 +342,7 @@ def ge(arg1: Any, arg2: Any) -> bool:
 
 def _eval_args(args: tuple[Any, ...]) -> str:
     if len(args) == 1 and type(args[0]) is str:
-        return args[0]  # type: ignore[no-any-return]
+        return str(args[0])
     printable = ["<no value>" if arg is None else arg for arg in args]
     return gofmt.sprint(*printable)
 
@@ -382,11 +382,7 @@ def js_escape(text: str) -> str:
             out.append(escaped)
         elif code < 0x20:
             out.append(f"\\u00{code:02X}")
-        elif code < 0x80:
-            out.append(ch)
-        elif 0xDC80 <= code <= 0xDCFF:
-            out.append(ch)
-        elif strconv.is_print(code):
+        elif code < 0x80 or 0xDC80 <= code <= 0xDCFF or strconv.is_print(code):
             out.append(ch)
         else:
             out.append(f"\\u{code:04X}")

@@ -158,8 +158,9 @@ def _encryption(password: str) -> Any:
     )
 
 
-def _to_pkcs12(cert: x509.Certificate, key_text: str, cas: list[x509.Certificate] | None,
-               password: str) -> str:
+def _to_pkcs12(
+    cert: x509.Certificate, key_text: str, cas: list[x509.Certificate] | None, password: str
+) -> str:
     block, _ = _first_block(key_text)
     key = _parse_private_key(block.data)
     archive = pkcs12.serialize_key_and_certificates(
@@ -270,9 +271,8 @@ def filter_cert_chain(cert_type: str, data: str) -> str:
                 break
             kept.append(_cert_pem(cert))
         return "".join(kept)
-    elif cert_type == "root":
-        if _is_root(ordered[-1]):
-            return _cert_pem(ordered[-1])
+    elif cert_type == "root" and _is_root(ordered[-1]):
+        return _cert_pem(ordered[-1])
     return ""
 
 
@@ -330,7 +330,9 @@ def jwk_public_key_pem(text: str) -> str:
     key = _jwk(text)
     if hasattr(key, "private_bytes"):
         raise GoError(f"x509: unsupported public key type: {_go_key_type(key)}")
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return _pem(der, "PUBLIC KEY")
 
 
@@ -361,7 +363,11 @@ registry.add("fromYaml", yamlv2.unmarshal_map, STRING)
 
 # --- rsaDecrypt ------------------------------------------------------------------------------
 
-_HASHES = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256, "SHA512": hashes.SHA512}
+_HASHES: dict[str, type[hashes.SHA1 | hashes.SHA256 | hashes.SHA512]] = {
+    "SHA1": hashes.SHA1,
+    "SHA256": hashes.SHA256,
+    "SHA512": hashes.SHA512,
+}
 
 
 @registry.func("rsaDecrypt", params=(STRING, STRING, STRING, STRING))

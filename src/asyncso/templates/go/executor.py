@@ -48,7 +48,18 @@ _MISSING_KEY_MODES = ("default", "invalid", "zero", "error")
 class _State:
     """One execution (Go's `state`): template, writer, current node, variables, depth."""
 
-    __slots__ = ("budget", "depth", "funcs", "missing_key", "node", "out", "parsed", "size", "tmpl", "vars")
+    __slots__ = (
+        "budget",
+        "depth",
+        "funcs",
+        "missing_key",
+        "node",
+        "out",
+        "parsed",
+        "size",
+        "tmpl",
+        "vars",
+    )
 
     def __init__(
         self,
@@ -257,9 +268,7 @@ class _State:
         if root is None:
             self.errorf(f"template {strconv.quote(node.name)} not defined")
         if self.depth >= self.budget.limits.max_template_depth:
-            self.errorf(
-                limits.MSG_DEPTH.format(limit=self.budget.limits.max_template_depth)
-            )
+            self.errorf(limits.MSG_DEPTH.format(limit=self.budget.limits.max_template_depth))
         dot = self.eval_pipeline(dot, node.pipe)
         saved = (self.tmpl, self.vars, self.depth)
         self.tmpl = node.name
@@ -334,15 +343,13 @@ class _State:
         if constant.is_complex:
             return constant.complex128
         is_hex_int = (
-            len(text) > 2 and text[0] == "0" and text[1] in "xX" and not any(c in text for c in "pP")
+            len(text) > 2
+            and text[0] == "0"
+            and text[1] in "xX"
+            and not any(c in text for c in "pP")
         )
         is_rune = text.startswith("'")
-        if (
-            constant.is_float
-            and not is_hex_int
-            and not is_rune
-            and any(c in text for c in ".eEpP")
-        ):
+        if constant.is_float and not is_hex_int and not is_rune and any(c in text for c in ".eEpP"):
             return constant.float64
         if constant.is_int:
             return constant.int64

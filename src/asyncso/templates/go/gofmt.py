@@ -253,11 +253,7 @@ class _Printer:
             ch = body[i]
             if ch == ".":
                 has_point = True
-            elif ch in "pP":
-                tail = "".join(body[i:])
-                body = body[:i]
-                break
-            elif ch in "eE" and verb not in "xX":
+            elif ch in "pP" or (ch in "eE" and verb not in "xX"):
                 tail = "".join(body[i:])
                 body = body[:i]
                 break

@@ -9,7 +9,7 @@ Python string; `parser.error_context` turns them into Go's byte columns.
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class ItemType(enum.IntEnum):
@@ -226,7 +226,7 @@ class Lexer:
 
     def next_item(self) -> Item:
         self.item = Item(ItemType.EOF, self.pos, "EOF", self.start_line)
-        state = self.lex_inside_action if self.inside_action else self.lex_text
+        state: Any = self.lex_inside_action if self.inside_action else self.lex_text
         while state is not None:
             state = state()
         return self.item

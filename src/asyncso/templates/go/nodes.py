@@ -166,10 +166,7 @@ class ChainNode(Node):
         self.field.append(field[1:])
 
     def text(self) -> str:
-        if isinstance(self.node, PipeNode):
-            out = "(" + self.node.text() + ")"
-        else:
-            out = self.node.text()
+        out = "(" + self.node.text() + ")" if isinstance(self.node, PipeNode) else self.node.text()
         return out + "".join("." + f for f in self.field)
 
 

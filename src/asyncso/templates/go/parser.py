@@ -32,10 +32,7 @@ def error_context(text: str, parse_name: str, node: nodes.Node) -> tuple[str, st
     """Tree.ErrorContext: (`name:line:byte-column`, the node printed as Go prints it)."""
     before = text[: node.pos]
     newline = before.rfind("\n")
-    if newline < 0:
-        column = _byte_len(before)
-    else:
-        column = _byte_len(before[newline + 1 :])
+    column = _byte_len(before) if newline < 0 else _byte_len(before[newline + 1 :])
     line = 1 + before.count("\n")
     return f"{parse_name}:{line}:{column}", node.text()
 

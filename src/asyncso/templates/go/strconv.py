@@ -344,7 +344,7 @@ def parse_float(text: str) -> float:
         return -math.inf if sign == "-" else math.inf
     if low == "nan":
         return math.nan
-    if not body or "_" in body and not underscore_ok(body):
+    if not body or ("_" in body and not underscore_ok(body)):
         raise SyntaxErr
     clean = body.replace("_", "")
     if clean.lower().startswith("0x"):

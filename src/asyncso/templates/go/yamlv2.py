@@ -21,11 +21,47 @@ from asyncso.templates.go.functions import GoError
 from asyncso.templates.go.sprig import gojson
 
 _RESOLVE_MAP = {
-    "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON",
-    "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF",
-    "", "~", "null", "Null", "NULL", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF",
-    "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", "<<",
-}  # fmt: skip
+    "y",
+    "Y",
+    "yes",
+    "Yes",
+    "YES",
+    "true",
+    "True",
+    "TRUE",
+    "on",
+    "On",
+    "ON",
+    "n",
+    "N",
+    "no",
+    "No",
+    "NO",
+    "false",
+    "False",
+    "FALSE",
+    "off",
+    "Off",
+    "OFF",
+    "",
+    "~",
+    "null",
+    "Null",
+    "NULL",
+    ".nan",
+    ".NaN",
+    ".NAN",
+    ".inf",
+    ".Inf",
+    ".INF",
+    "+.inf",
+    "+.Inf",
+    "+.INF",
+    "-.inf",
+    "-.Inf",
+    "-.INF",
+    "<<",
+}
 _YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 _TIMESTAMP_FORMATS = (
@@ -121,7 +157,7 @@ def _plain_allowed(text: str, *, simple_key: bool) -> bool:
         if ch == "#" and i > 0 and text[i - 1] in " \t":
             return False
         code = ord(ch)
-        if code < 0x20 and ch != "\t" or code == 0x7F or 0x80 <= code < 0xA0:
+        if (code < 0x20 and ch != "\t") or code == 0x7F or 0x80 <= code < 0xA0:
             return False
         if code in (0xFEFF,) or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
             return False
@@ -319,8 +355,11 @@ def marshal(value: Any) -> str:
     if isinstance(data, (dict, list)) and data:
         _emit(data, 0, out)
         return "".join(out)
-    out.append(_scalar(data, 0) if not isinstance(data, (dict, list)) else
-               ("{}" if isinstance(data, dict) else "[]"))
+    out.append(
+        _scalar(data, 0)
+        if not isinstance(data, (dict, list))
+        else ("{}" if isinstance(data, dict) else "[]")
+    )
     return "".join(out) + "\n"
 
 
@@ -353,7 +392,9 @@ def _json_key(key: Any) -> str:
         return strconv.format_float(key, "g", -1)
     if key is None:
         return "null"
-    raise GoError(f"error converting YAML to JSON: Unsupported map key of type: {type(key).__name__}")
+    raise GoError(
+        f"error converting YAML to JSON: Unsupported map key of type: {type(key).__name__}"
+    )
 
 
 def _to_go(value: Any) -> Any:
@@ -388,9 +429,16 @@ def unmarshal_map(text: str) -> gotypes.GoMap:
     if parsed is None:
         return gotypes.IfaceMap()
     if not isinstance(parsed, dict):
-        kind = "array" if isinstance(parsed, list) else (
-            "string" if isinstance(parsed, str) else "number" if isinstance(parsed, (int, float))
-            and not isinstance(parsed, bool) else "bool"
+        kind = (
+            "array"
+            if isinstance(parsed, list)
+            else (
+                "string"
+                if isinstance(parsed, str)
+                else "number"
+                if isinstance(parsed, (int, float)) and not isinstance(parsed, bool)
+                else "bool"
+            )
         )
         return gotypes.IfaceMap(
             {

@@ -57,18 +57,15 @@ class Certificate(GoObject):
     def marshal_json(self) -> str:
         from asyncso.templates.go.sprig import gojson
 
-        return (
-            '{"Cert":' + gojson.marshal(self.cert) + ',"Key":' + gojson.marshal(self.key) + "}"
-        )
+        return '{"Cert":' + gojson.marshal(self.cert) + ',"Key":' + gojson.marshal(self.key) + "}"
 
 
 def _pem_for_key(key: Any) -> str:
     fmt = serialization.PrivateFormat.TraditionalOpenSSL
     if isinstance(key, ed25519.Ed25519PrivateKey):
         fmt = serialization.PrivateFormat.PKCS8
-    return key.private_bytes(
-        serialization.Encoding.PEM, fmt, serialization.NoEncryption()
-    ).decode()
+    pem: bytes = key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption())
+    return pem.decode()
 
 
 @registry.func("genPrivateKey", params=(STRING,))
@@ -104,8 +101,10 @@ def parse_private_key_pem(text: str) -> Any:
     if kind not in ("RSA", "EC", "DSA"):
         raise GoError(f"invalid private key type {block.type}")
     try:
-        pem = f"-----BEGIN {block.type}-----\n" + base64.encodebytes(block.data).decode() + (
-            f"-----END {block.type}-----\n"
+        pem = (
+            f"-----BEGIN {block.type}-----\n"
+            + base64.encodebytes(block.data).decode()
+            + (f"-----END {block.type}-----\n")
         )
         return serialization.load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError) as exc:
@@ -179,7 +178,9 @@ def _build(
             critical=True,
         )
         .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
@@ -206,9 +207,7 @@ def _build(
         cert = builder.sign(signing_key, algorithm)
     except (ValueError, TypeError) as exc:
         raise GoError(f"error creating certificate: {exc}") from None
-    return Certificate(
-        cert.public_bytes(serialization.Encoding.PEM).decode(), _pem_for_key(key)
-    )
+    return Certificate(cert.public_bytes(serialization.Encoding.PEM).decode(), _pem_for_key(key))
 
 
 def _rsa2048() -> Any:

@@ -236,8 +236,10 @@ class GoTime(GoObject):
     def marshal_json(self) -> str:
         year = self.abs_parts()[0]
         if not 0 <= year <= 9999:
-            raise GoError("json: error calling MarshalJSON for type time.Time: "
-                          "Time.MarshalJSON: year outside of range [0,9999]")
+            raise GoError(
+                "json: error calling MarshalJSON for type time.Time: "
+                "Time.MarshalJSON: year outside of range [0,9999]"
+            )
         return '"' + self.format("2006-01-02T15:04:05.999999999Z07:00") + '"'
 
     def add(self, nanos: int) -> GoTime:
@@ -266,8 +268,9 @@ def now() -> GoTime:
 ZERO_TIME = GoTime(_days_from_civil(1, 1, 1) * 86400, 0, UTC, zero=True)
 
 
-def date(year: int, month: int, day: int, hour: int, minute: int, sec: int, nsec: int,
-         loc: Location) -> GoTime:
+def date(
+    year: int, month: int, day: int, hour: int, minute: int, sec: int, nsec: int, loc: Location
+) -> GoTime:
     """time.Date (normalising out-of-range fields), resolving the zone offset."""
     extra, nsec = divmod(nsec, SECOND)
     sec += extra
@@ -331,7 +334,13 @@ _ISO_TZ = {
     STD_ISO8601_SHORT_TZ,
     STD_ISO8601_COLON_SECONDS_TZ,
 }
-_NUM_TZ = {STD_NUM_TZ, STD_NUM_COLON_TZ, STD_NUM_SECONDS_TZ, STD_NUM_SHORT_TZ, STD_NUM_COLON_SECONDS_TZ}
+_NUM_TZ = {
+    STD_NUM_TZ,
+    STD_NUM_COLON_TZ,
+    STD_NUM_SECONDS_TZ,
+    STD_NUM_SHORT_TZ,
+    STD_NUM_COLON_SECONDS_TZ,
+}
 _NEED_DATE = {
     STD_LONG_MONTH,
     STD_MONTH,
@@ -431,15 +440,14 @@ def next_std_chunk(layout: str) -> tuple[str, Std | None, str]:
             ):
                 if rest.startswith(token):
                     return layout[:i], Std(code), layout[i + len(token) :]
-        elif c in ".,":
-            if i + 1 < n and layout[i + 1] in "09":
-                ch = layout[i + 1]
-                j = i + 1
-                while j < n and layout[j] == ch:
-                    j += 1
-                if not (j < n and "0" <= layout[j] <= "9"):
-                    code = STD_FRAC0 if ch == "0" else STD_FRAC9
-                    return layout[:i], Std(code, (j - (i + 1)) & 0xFFF, c), layout[j:]
+        elif c in ".," and i + 1 < n and layout[i + 1] in "09":
+            ch = layout[i + 1]
+            j = i + 1
+            while j < n and layout[j] == ch:
+                j += 1
+            if not (j < n and "0" <= layout[j] <= "9"):
+                code = STD_FRAC0 if ch == "0" else STD_FRAC9
+                return layout[:i], Std(code, (j - (i + 1)) & 0xFFF, c), layout[j:]
     return layout, None, ""
 
 
@@ -643,12 +651,15 @@ def _skip(value: str, prefix: str) -> str:
 
 def _lookup(table: list[str], value: str) -> tuple[int, str]:
     for index, name in enumerate(table):
-        if len(value) >= len(name) and value[: len(name)].lower() == name.lower():
-            if all(
+        if (
+            len(value) >= len(name)
+            and value[: len(name)].lower() == name.lower()
+            and all(
                 a == b or (a.lower() == b.lower() and "a" <= a.lower() <= "z")
                 for a, b in zip(value[: len(name)], name, strict=True)
-            ):
-                return index, value[len(name) :]
+            )
+        ):
+            return index, value[len(name) :]
     raise _Bad
 
 
@@ -819,11 +830,23 @@ def parse_time(layout: str, value: str, default: Location = LOCAL) -> GoTime:
                 elif code in (STD_ISO8601_COLON_SECONDS_TZ, STD_NUM_COLON_SECONDS_TZ):
                     if len(value) < 9 or value[3] != ":" or value[6] != ":":
                         raise _Bad
-                    sign, hh, mm, ss, value = value[0], value[1:3], value[4:6], value[7:9], value[9:]
+                    sign, hh, mm, ss, value = (
+                        value[0],
+                        value[1:3],
+                        value[4:6],
+                        value[7:9],
+                        value[9:],
+                    )
                 elif code in (STD_ISO8601_SECONDS_TZ, STD_NUM_SECONDS_TZ):
                     if len(value) < 7:
                         raise _Bad
-                    sign, hh, mm, ss, value = value[0], value[1:3], value[3:5], value[5:7], value[7:]
+                    sign, hh, mm, ss, value = (
+                        value[0],
+                        value[1:3],
+                        value[3:5],
+                        value[5:7],
+                        value[7:],
+                    )
                 else:
                     if len(value) < 5:
                         raise _Bad
@@ -857,13 +880,12 @@ def parse_time(layout: str, value: str, default: Location = LOCAL) -> GoTime:
                     raise _Bad
                 nsec, range_error = _parse_nanos(value, ndigit)
                 value = value[ndigit:]
-            elif code == STD_FRAC9:
-                if len(value) >= 2 and value[0] in ".," and "0" <= value[1] <= "9":
-                    i = 0
-                    while i + 1 < len(value) and "0" <= value[i + 1] <= "9":
-                        i += 1
-                    nsec, range_error = _parse_nanos(value, 1 + i)
-                    value = value[1 + i :]
+            elif code == STD_FRAC9 and len(value) >= 2 and value[0] in ".," and value[1].isdigit():
+                i = 0
+                while i + 1 < len(value) and "0" <= value[i + 1] <= "9":
+                    i += 1
+                nsec, range_error = _parse_nanos(value, 1 + i)
+                value = value[1 + i :]
         except _Bad:
             if range_error:
                 raise ParseError(
@@ -1080,9 +1102,7 @@ def _methods() -> dict[str, Method]:
         "Local": m(lambda t: GoTime(t.unix, t.nsec, LOCAL)),
         "IsZero": m(lambda t: t.zero or (t.unix == ZERO_TIME.unix and t.nsec == 0)),
         "Add": m(lambda t, d: t.add(int(d)), DURATION),
-        "AddDate": m(
-            lambda t, y, mo, d: _add_date(t, y, mo, d), INT, INT, INT
-        ),
+        "AddDate": m(lambda t, y, mo, d: _add_date(t, y, mo, d), INT, INT, INT),
         "Before": m(lambda t, u: (t.unix, t.nsec) < (u.unix, u.nsec), TIME),
         "After": m(lambda t, u: (t.unix, t.nsec) > (u.unix, u.nsec), TIME),
         "Equal": m(lambda t, u: (t.unix, t.nsec) == (u.unix, u.nsec), TIME),

@@ -29,9 +29,9 @@ def empty(value: Any) -> bool:
     if kind in (Kind.ARRAY, Kind.SLICE, Kind.MAP, Kind.STRING):
         return gotypes.go_len(value) == 0
     if kind is Kind.BOOL or kind in gotypes.INT_KINDS or kind in gotypes.FLOAT_KINDS:
-        return value == 0
+        return bool(value == 0)
     if kind in gotypes.COMPLEX_KINDS:
-        return value == 0
+        return bool(value == 0)
     if kind is Kind.STRUCT:
         return False
     return gotypes.is_nil(value)
@@ -164,7 +164,7 @@ def _new_map() -> gotypes.GoMap:
 
 @registry.func("get", params=(ANY_MAP, STRING))
 def get(mapping: gotypes.GoMap, key: str) -> Any:
-    return mapping[key] if key in mapping else ""
+    return mapping.get(key, "")
 
 
 def _writable(mapping: gotypes.GoMap) -> gotypes.GoMap:
@@ -238,7 +238,7 @@ def _mergo_empty(value: Any) -> bool:
     if kind in (Kind.ARRAY, Kind.MAP, Kind.SLICE, Kind.STRING):
         return gotypes.go_len(value) == 0
     if kind is Kind.BOOL or kind in gotypes.INT_KINDS or kind in gotypes.FLOAT_KINDS:
-        return value == 0
+        return bool(value == 0)
     if kind in (Kind.POINTER, Kind.FUNC):
         return gotypes.is_nil(value)
     return False

@@ -266,7 +266,9 @@ for _prefix in ("", "os"):
     registry.add(_prefix + ("dir" if not _prefix else "Dir"), path_dir, STRING)
     registry.add(_prefix + ("clean" if not _prefix else "Clean"), path_clean, STRING)
     registry.add(_prefix + ("ext" if not _prefix else "Ext"), path_ext, STRING)
-    registry.add(_prefix + ("isAbs" if not _prefix else "IsAbs"), lambda p: p.startswith("/"), STRING)
+    registry.add(
+        _prefix + ("isAbs" if not _prefix else "IsAbs"), lambda p: p.startswith("/"), STRING
+    )
 
 
 # --- simple crypto -------------------------------------------------------------------------
@@ -400,7 +402,9 @@ def decrypt_aes(password: str, crypt64: str) -> str:
     capacity = len(raw) // 4 * 3  # Go's DecodeString buffer: DecodedLen(len(s))
     if len(data) < 16:
         if capacity < 16:
-            raise GoError(f"runtime error: slice bounds out of range [:16] with capacity {capacity}")
+            raise GoError(
+                f"runtime error: slice bounds out of range [:16] with capacity {capacity}"
+            )
         raise GoError(f"runtime error: slice bounds out of range [16:{len(data)}]")
     iv, body = data[:16], data[16:]
     if len(body) % 16:

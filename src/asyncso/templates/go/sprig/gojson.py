@@ -55,9 +55,7 @@ def append_string(out: list[str], text: str, *, escape_html: bool) -> None:
 def format_float(value: float, bits: int = 64) -> str:
     """encoding/json's floatEncoder: 'f' unless tiny or huge, then 'e' without a leading 0."""
     if math.isnan(value) or math.isinf(value):
-        raise JSONError(
-            f"json: unsupported value: {strconv.format_float(value, 'g', -1, bits)}"
-        )
+        raise JSONError(f"json: unsupported value: {strconv.format_float(value, 'g', -1, bits)}")
     magnitude = abs(value)
     fmt = "f"
     if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
@@ -313,7 +311,7 @@ def _scan_literal(data: bytes, i: int) -> int:
             if c == 0x5C:
                 i += 1
                 e = data[i] if i < n else 0x20  # at EOF Go's scanner is fed a space
-                
+
                 if e in b'bfnrt\\/"':
                     i += 1
                     continue

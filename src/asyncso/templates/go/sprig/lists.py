@@ -82,7 +82,7 @@ def chunk(size: int, items: Any) -> gotypes.GoSlice:
     for i in range(count):
         clen = size
         if i == count - 1:
-            clen = int(math.floor(math.fmod(length, size)))
+            clen = math.floor(math.fmod(length, size))
             if clen == 0:
                 clen = size
         if clen < 0:
@@ -113,7 +113,8 @@ def first(items: Any) -> Any:
 def rest(items: Any) -> gotypes.GoSlice:
     got = _need_list(items, "Cannot find rest on type")
     if not got:
-        return gotypes.nil_of(gotypes.IfaceSlice)
+        empty: gotypes.GoSlice = gotypes.nil_of(gotypes.IfaceSlice)
+        return empty
     return gotypes.IfaceSlice(got[1:])
 
 
@@ -121,7 +122,8 @@ def rest(items: Any) -> gotypes.GoSlice:
 def initial(items: Any) -> gotypes.GoSlice:
     got = _need_list(items, "Cannot find initial on type")
     if not got:
-        return gotypes.nil_of(gotypes.IfaceSlice)
+        empty: gotypes.GoSlice = gotypes.nil_of(gotypes.IfaceSlice)
+        return empty
     return gotypes.IfaceSlice(got[:-1])
 
 
@@ -194,7 +196,7 @@ def slice_(items: Any, *indices: Any) -> Any:
 
 @registry.func("concat", variadic=ANY)
 def concat(*lists: Any) -> gotypes.GoSlice:
-    out = gotypes.nil_of(gotypes.IfaceSlice)
+    out: gotypes.GoSlice = gotypes.nil_of(gotypes.IfaceSlice)
     for items in lists:
         k = values.kind(items)
         if k not in (Kind.SLICE, Kind.ARRAY):
@@ -213,9 +215,7 @@ def split(sep: str, text: str) -> gotypes.GoMap:
 
 @registry.func("splitn", params=(STRING, INT, STRING))
 def splitn(sep: str, count: int, text: str) -> gotypes.GoMap:
-    return gotypes.StringMap(
-        {f"_{i}": part for i, part in enumerate(go_split(text, sep, count))}
-    )
+    return gotypes.StringMap({f"_{i}": part for i, part in enumerate(go_split(text, sep, count))})
 
 
 @registry.func("splitList", params=(STRING, STRING))

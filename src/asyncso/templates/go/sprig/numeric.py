@@ -182,7 +182,7 @@ def smallest(first: Any, *rest: Any) -> int:
 
 def _go_max(a: float, b: float) -> float:
     """math.Max: NaN wins, +0 beats -0."""
-    if math.isinf(a) and a > 0 or math.isinf(b) and b > 0:
+    if (math.isinf(a) and a > 0) or (math.isinf(b) and b > 0):
         return math.inf
     if math.isnan(a) or math.isnan(b):
         return math.nan
@@ -193,7 +193,7 @@ def _go_max(a: float, b: float) -> float:
 
 def _go_min(a: float, b: float) -> float:
     """math.Min: NaN wins, -0 beats +0."""
-    if math.isinf(a) and a < 0 or math.isinf(b) and b < 0:
+    if (math.isinf(a) and a < 0) or (math.isinf(b) and b < 0):
         return -math.inf
     if math.isnan(a) or math.isnan(b):
         return math.nan
@@ -260,16 +260,9 @@ def round_(value: Any, places: int, *round_on: float) -> float:
     threshold = round_on[0] if round_on else 0.5
     number = to_float64(value)
     power = go_pow10(float(places))
-    if math.isinf(power) and number == 0 or math.isnan(number):
-        digit = math.nan
-    else:
-        digit = power * number
-    if math.isinf(digit):
-        fraction = math.nan
-    elif math.isnan(digit):
-        fraction = math.nan
-    else:
-        fraction = math.modf(digit)[0]
+    undefined = (math.isinf(power) and number == 0) or math.isnan(number)
+    digit = math.nan if undefined else power * number
+    fraction = math.nan if math.isinf(digit) or math.isnan(digit) else math.modf(digit)[0]
     rounded = go_ceil(digit) if fraction >= threshold else go_floor(digit)
     return _go_div_float(rounded, power)
 

@@ -185,10 +185,7 @@ def _expand(compiled: _Compiled, template: bytes, data: bytes, match: Any) -> by
             continue
         name, num, template = extracted
         group = -1
-        if num >= 0:
-            group = num
-        else:
-            group = compiled.names.get(gotypes.from_bytes(name), -1)
+        group = num if num >= 0 else compiled.names.get(gotypes.from_bytes(name), -1)
         if 0 <= group <= compiled.regex.groups:
             span = match.span(group)
             if span[0] >= 0:
@@ -228,7 +225,8 @@ def replace_all(compiled: _Compiled, text: str, repl: str, *, literal: bool) -> 
 
 def split(compiled: _Compiled, text: str, n: int) -> gotypes.GoSlice:
     if n == 0:
-        return gotypes.nil_of(gotypes.StringSlice)
+        nothing: gotypes.GoSlice = gotypes.nil_of(gotypes.StringSlice)
+        return nothing
     if compiled.expr and text == "":
         return gotypes.StringSlice([""])
     data = gotypes.to_bytes(text)
@@ -251,7 +249,8 @@ def _find_all_strings(compiled: _Compiled, text: str, n: int) -> gotypes.GoSlice
     data = gotypes.to_bytes(text)
     matches = find_all(compiled, data, n)
     if not matches:
-        return gotypes.nil_of(gotypes.StringSlice)
+        nothing: gotypes.GoSlice = gotypes.nil_of(gotypes.StringSlice)
+        return nothing
     return gotypes.StringSlice(gotypes.from_bytes(data[m.start() : m.end()]) for m in matches)
 
 

@@ -235,8 +235,17 @@ VersionValue.go_methods = {
     name: method
     for name, method in Version.go_methods.items()
     if name
-    in {"String", "Major", "Minor", "Patch", "Prerelease", "Metadata", "IncPatch", "IncMinor",
-        "IncMajor"}
+    in {
+        "String",
+        "Major",
+        "Minor",
+        "Patch",
+        "Prerelease",
+        "Metadata",
+        "IncPatch",
+        "IncMinor",
+        "IncMajor",
+    }
 }
 
 
@@ -244,8 +253,9 @@ VersionValue.go_methods = {
 
 
 class _Constraint:
-    def __init__(self, version: Version, orig: str, op: str, *, minor: bool, patch: bool,
-                 dirty: bool) -> None:
+    def __init__(
+        self, version: Version, orig: str, op: str, *, minor: bool, patch: bool, dirty: bool
+    ) -> None:
         self.con = version
         self.orig = orig
         self.op = op
@@ -260,8 +270,9 @@ def _is_x(text: str) -> bool:
 
 def _parse_constraint(text: str) -> _Constraint:
     if not text:
-        return _Constraint(Version(0, 0, 0, "", "", "0.0.0"), text, "", minor=False,
-                           patch=False, dirty=True)
+        return _Constraint(
+            Version(0, 0, 0, "", "", "0.0.0"), text, "", minor=False, patch=False, dirty=True
+        )
     m = _submatch(r"^\s*(" + _OPS + r")\s*(" + _CV + r")\s*$", text)
     if m is None:
         raise GoError(f"improper constraint: {text}")
@@ -299,7 +310,14 @@ def new_constraint(text: str) -> list[tuple[list[_Constraint], bool]]:
     text = _rewrite_range(text)
     groups = []
     valid = _re(
-        r"^(\s*(" + _OPS + r")\s*(" + _CV + r")\s*)((?:\s+|,\s*)(" + _OPS + r")\s*(" + _CV
+        r"^(\s*("
+        + _OPS
+        + r")\s*("
+        + _CV
+        + r")\s*)((?:\s+|,\s*)("
+        + _OPS
+        + r")\s*("
+        + _CV
         + r")\s*)*$"
     )
     find = _re(r"(" + _OPS + r")\s*(" + _CV + r")")
@@ -368,8 +386,12 @@ def _tilde(c: _Constraint, v: Version) -> bool:
     if v.compare(c.con) < 0:
         return False
     con = c.con
-    if con.major == 0 and con.minor == 0 and con.patch == 0 and not c.minor_dirty and not (
-        c.patch_dirty
+    if (
+        con.major == 0
+        and con.minor == 0
+        and con.patch == 0
+        and not c.minor_dirty
+        and not (c.patch_dirty)
     ):
         return True
     if v.major != con.major:
@@ -396,10 +418,7 @@ def _caret(c: _Constraint, v: Version) -> bool:
 def semver_compare(constraint: str, version: str) -> bool:
     groups = new_constraint(constraint)
     parsed = new_version(version)
-    for group, has_pre in groups:
-        if all(_check(c, parsed, has_pre) for c in group):
-            return True
-    return False
+    return any(all(_check(c, parsed, has_pre) for c in group) for group, has_pre in groups)
 
 
 @registry.func("semver", params=(STRING,))

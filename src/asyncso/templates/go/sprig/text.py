@@ -168,7 +168,7 @@ def go_replace(text: str, old: str, new: str, count: int = -1) -> str:
         if count < 0 or count > len(runes) + 1:
             count = len(runes) + 1
         limits.check_size(len(text) + len(new) * count, "replace")
-        head = "".join(new + ch for ch in runes[: count])
+        head = "".join(new + ch for ch in runes[:count])
         if count > len(runes):
             return head + new
         return head + "".join(runes[count:])
@@ -320,10 +320,7 @@ def swapcase(text: str) -> str:
     out = []
     whitespace = True
     for ch in text:
-        if is_upper(ch):
-            out.append(to_lower(ch))
-            whitespace = False
-        elif is_title(ch):
+        if is_upper(ch) or is_title(ch):
             out.append(to_lower(ch))
             whitespace = False
         elif is_lower(ch):
@@ -356,9 +353,7 @@ def _is_alphabet(ch: str) -> bool:
     code = ord(ch)
     if code < 0x3400:
         return True
-    return not (
-        0x4E00 <= code <= 0x9FCC or 0x3400 <= code <= 0x4D85 or 0x20000 <= code <= 0x2B81D
-    )
+    return not (0x4E00 <= code <= 0x9FCC or 0x3400 <= code <= 0x4D85 or 0x20000 <= code <= 0x2B81D)
 
 
 @registry.func("camelcase", params=(STRING,))

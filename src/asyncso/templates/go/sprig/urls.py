@@ -35,9 +35,7 @@ def _should_escape(c: int, mode: int) -> bool:
             return True
         if mode == FRAGMENT:
             return False
-    if mode == FRAGMENT and ch in "!()*":
-        return False
-    return True
+    return not (mode == FRAGMENT and ch in "!()*")
 
 
 def _ishex(c: int) -> bool:
@@ -63,15 +61,12 @@ def _unescape(text: str, mode: int) -> str:
                 value = int(data[i + 1 : i + 3], 16)
                 if data[i : i + 3] != b"%25" and value != 0x20 and _should_escape(value, HOST):
                     raise GoError(
-                        "invalid URL escape "
-                        + strconv.quote(gotypes.from_bytes(data[i : i + 3]))
+                        "invalid URL escape " + strconv.quote(gotypes.from_bytes(data[i : i + 3]))
                     )
             i += 3
         else:
             if mode in (HOST, ZONE) and c < 0x80 and _should_escape(c, mode):
-                raise GoError(
-                    f"invalid character {strconv.quote(chr(c))} in host name"
-                )
+                raise GoError(f"invalid character {strconv.quote(chr(c))} in host name")
             i += 1
     if count == 0:
         return text
@@ -165,20 +160,20 @@ class URL:
         if self.opaque:
             out.append(self.opaque)
         else:
-            if self.scheme or self.host or self.user is not None:
-                if not (self.omit_host and self.host == "" and self.user is None):
-                    if self.host or self.path or self.user is not None:
-                        out.append("//")
-                    if self.user is not None:
-                        out.append(self.user_string() + "@")
-                    if self.host:
-                        out.append(_escape(self.host, HOST))
+            has_authority = self.scheme or self.host or self.user is not None
+            omitted = self.omit_host and self.host == "" and self.user is None
+            if has_authority and not omitted:
+                if self.host or self.path or self.user is not None:
+                    out.append("//")
+                if self.user is not None:
+                    out.append(self.user_string() + "@")
+                if self.host:
+                    out.append(_escape(self.host, HOST))
             path = self.escaped_path()
             if path and path[0] != "/" and self.host:
                 out.append("/")
-            if not "".join(out):
-                if ":" in path.split("/", 1)[0]:
-                    out.append("./")
+            if not "".join(out) and ":" in path.split("/", 1)[0]:
+                out.append("./")
             out.append(path)
         if self.force_query or self.raw_query:
             out.append("?" + self.raw_query)
@@ -213,9 +208,7 @@ def _scheme(raw: str) -> tuple[str, str]:
 
 
 def _valid_userinfo(text: str) -> bool:
-    return all(
-        (c.isascii() and c.isalnum()) or c in "-._:~!$&'()*+,;=%@" for c in text
-    )
+    return all((c.isascii() and c.isalnum()) or c in "-._:~!$&'()*+,;=%@" for c in text)
 
 
 def _parse_host(host: str) -> str:

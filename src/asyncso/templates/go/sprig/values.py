@@ -15,6 +15,8 @@ from typing import Any
 
 from asyncso.templates.go import gofmt, gotypes, strconv
 from asyncso.templates.go.functions import GoError
+
+__all__ = ["GoError"]
 from asyncso.templates.go.gotypes import Kind
 
 NIL_DEREFERENCE = "runtime error: invalid memory address or nil pointer dereference"
@@ -109,7 +111,7 @@ def to_float64(value: Any) -> float:
 def strval(value: Any) -> str:
     """sprig's strval: strings as they are, Stringers by String(), the rest with %v."""
     if type(value) is str:
-        return value  # type: ignore[no-any-return]
+        return str(value)
     if type(value) is bytes:
         return gotypes.from_bytes(value)
     if isinstance(value, gotypes.GoSlice) and value.gotype.elem == gotypes.UINT8:
