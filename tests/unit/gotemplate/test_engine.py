@@ -202,6 +202,18 @@ def test_wall_time_is_bounded() -> None:
     assert time.monotonic() - started < 5
 
 
+def test_deep_nesting_fails_cleanly() -> None:
+    deep = "{{ if true }}" * 2000 + "x" + "{{ end }}" * 2000
+    with pytest.raises(go.GoTemplateError, match="nested too deeply"):
+        render(deep)
+    nested = "{{ $x := list }}{{ range until 3000 }}{{ $x = list $x }}{{ end }}{{ $x }}"
+    with pytest.raises(go.GoTemplateError, match="nested too deeply"):
+        render(nested)
+    parens = "{{ " + "(" * 3000 + "1" + ")" * 3000 + " }}"
+    with pytest.raises(go.GoTemplateError, match="nested too deeply"):
+        render(parens)
+
+
 def test_limits_apply_per_render() -> None:
     small = go.Limits(max_range_iterations=5)
     for _ in range(3):

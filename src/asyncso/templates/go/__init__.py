@@ -42,6 +42,7 @@ __all__ = [
 
 PHASE_PARSE = "parse"
 PHASE_EXEC = "exec"
+MSG_NESTED = "template or value nested too deeply"
 
 
 class GoTemplateError(errors.TemplateError):
@@ -89,6 +90,10 @@ class Template:
             text = executor.execute(
                 self.parsed, data, funcs=self.funcs, missing_key=missing_key, budget=budget
             )
+        except RecursionError:
+            raise GoTemplateError(
+                f"template: {self.name}: " + MSG_NESTED, phase=PHASE_EXEC, limit=True
+            ) from None
         except executor.ExecError as exc:
             limit = any(
                 marker in str(exc)
@@ -134,7 +139,7 @@ def _parse(name: str, text: str, left: str, right: str, functions: FuncMap) -> T
         raise GoTemplateError(str(exc), phase=PHASE_PARSE) from None
     except RecursionError:
         raise GoTemplateError(
-            f"template: {name}: template nested too deeply", phase=PHASE_PARSE, limit=True
+            f"template: {name}: " + MSG_NESTED, phase=PHASE_PARSE, limit=True
         ) from None
     return Template(parsed=parsed, funcs=functions)
 

@@ -27,8 +27,8 @@ class Limits:
     max_template_depth: int = 100
     #: Characters of a string, or elements of a list or map, a function may build.
     max_value_size: int = 4 << 20
-    #: Wall time of one render, in seconds.
-    max_seconds: float = 2.0
+    #: Wall time of one render, in seconds (as the Jinja engine's budget).
+    max_seconds: float = 5.0
 
 
 DEFAULT_LIMITS = Limits()
