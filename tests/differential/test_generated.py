@@ -300,6 +300,10 @@ def test_generated_printf(oracle: Any, fmt: str, values: list[Any]) -> None:
     compare(case, run_ours(case), answer)
 
 
+_long_text = st.text(
+    alphabet=st.sampled_from("ab c:#-'\"\n\té ?[]{}!|>@`%&*,~\u2028"), max_size=150
+)
+
 _json = st.recursive(
     st.one_of(
         st.none(),
@@ -307,9 +311,11 @@ _json = st.recursive(
         st.integers(-(2**60), 2**60),
         st.floats(allow_nan=False, allow_infinity=False),
         _text,
+        _long_text,
     ),
     lambda children: st.one_of(
-        st.lists(children, max_size=3), st.dictionaries(_text, children, max_size=3)
+        st.lists(children, max_size=3),
+        st.dictionaries(st.one_of(_text, _long_text), children, max_size=3),
     ),
     max_leaves=8,
 )

@@ -311,9 +311,10 @@ def parse_uint(text: str, base: int = 0, bits: int = 64) -> int:
 def _digit_value(ch: str) -> int:
     if "0" <= ch <= "9":
         return ord(ch) - 0x30
-    low = ch.lower()
-    if "a" <= low <= "z":
-        return ord(low) - 0x61 + 10
+    if "a" <= ch <= "z":
+        return ord(ch) - 0x61 + 10
+    if "A" <= ch <= "Z":
+        return ord(ch) - 0x41 + 10
     return -1
 
 

@@ -9,6 +9,7 @@ else double-quoted, single-quoted when plain is not allowed, literal blocks for 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -136,115 +137,6 @@ def _resolves_to_string(text: str) -> bool:
     return True
 
 
-def _plain_allowed(text: str, *, simple_key: bool) -> bool:
-    """libyaml's analysis of whether a scalar may be written plain (block context)."""
-    if text == "":
-        return False
-    if text[0] in " \t" or text[-1] in " \t":
-        return False
-    if text.startswith(("---", "...")):
-        return False
-    first = text[0]
-    if first in "#,[]{}&*!|>'\"%@`":
-        return False
-    if first in "-?:" and (len(text) == 1 or text[1] in " \t"):
-        return False
-    for i, ch in enumerate(text):
-        if ch in "\n\r\x85\u2028\u2029":
-            return False
-        if ch == ":" and (i + 1 == len(text) or text[i + 1] in " \t"):
-            return False
-        if ch == "#" and i > 0 and text[i - 1] in " \t":
-            return False
-        code = ord(ch)
-        if (code < 0x20 and ch != "\t") or code == 0x7F or 0x80 <= code < 0xA0:
-            return False
-        if code in (0xFEFF,) or 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF):
-            return False
-    return not (simple_key and len(text) > 128)
-
-
-def _double_quoted(text: str) -> str:
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch == '"' or ch == "\\":
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif code == 0:
-            out.append("\\0")
-        elif code == 0x07:
-            out.append("\\a")
-        elif code == 0x08:
-            out.append("\\b")
-        elif code == 0x0B:
-            out.append("\\v")
-        elif code == 0x0C:
-            out.append("\\f")
-        elif code == 0x1B:
-            out.append("\\e")
-        elif code == 0x85:
-            out.append("\\N")
-        elif code == 0xA0:
-            out.append("\\_")
-        elif code == 0x2028:
-            out.append("\\L")
-        elif code == 0x2029:
-            out.append("\\P")
-        elif code < 0x20 or code == 0x7F or 0x80 <= code < 0xA0 or code == 0xFEFF:
-            out.append(f"\\x{code:02X}" if code <= 0xFF else f"\\u{code:04X}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _single_quoted(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _literal(text: str, indent: int) -> str:
-    chomp = "-" if not text.endswith("\n") else ("+" if text.endswith("\n\n") else "")
-    hint = str(2) if text[:1] in " \n" else ""
-    pad = " " * indent
-    lines = text.split("\n")
-    if text.endswith("\n"):
-        lines = lines[:-1]
-    body = "\n".join((pad + line) if line else "" for line in lines)
-    return f"|{hint}{chomp}\n{body}"
-
-
-def _scalar(value: Any, indent: int, *, key: bool = False) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ".nan"
-        if math.isinf(value):
-            return ".inf" if value > 0 else "-.inf"
-        return strconv.format_float(value, "g", -1)
-    text = str(value)
-    if "\n" in text and not key:
-        return _literal(text, indent)
-    if _resolves_to_string(text):
-        if _plain_allowed(text, simple_key=key):
-            return text
-        if "\n" not in text and all(0x20 <= ord(c) < 0x7F or ord(c) >= 0xA0 for c in text):
-            return _single_quoted(text)
-    return _double_quoted(text)
-
-
 def _natural_less(a: str, b: str) -> bool:
     """go-yaml v2's keyList.Less for two string keys (digit runs compare as numbers)."""
     ar, br = list(a), list(b)
@@ -291,51 +183,407 @@ def _sorted_keys(keys: list[str]) -> list[str]:
     return sorted(keys, key=functools.cmp_to_key(compare))
 
 
-def _emit(value: Any, indent: int, out: list[str], *, in_sequence: bool = False) -> None:
-    pad = " " * indent
-    if isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        first = True
-        for key in _sorted_keys(list(value)):
-            item = value[key]
-            prefix = "" if (first and in_sequence) else pad
-            first = False
-            head = prefix + _scalar(key, indent, key=True) + ":"
-            if isinstance(item, dict) and item:
-                out.append(head + "\n")
-                _emit(item, indent + 2, out)
-            elif isinstance(item, list) and item:
-                out.append(head + "\n")
-                _emit(item, indent, out)
-            else:
-                out.append(head + " ")
-                _emit_scalar_or_empty(item, indent + 2, out)
-                out.append("\n")
-        return
-    if isinstance(value, list):
-        if not value:
-            out.append("[]")
-            return
-        for index, item in enumerate(value):
-            out.append(("" if index == 0 and in_sequence else pad) + "- ")
-            if isinstance(item, (dict, list)) and item:
-                _emit(item, indent + 2, out, in_sequence=True)
-            else:
-                _emit_scalar_or_empty(item, indent + 2, out)
-                out.append("\n")
-        return
-    out.append(_scalar(value, indent))
+# --- go-yaml v2's emitter (a port of emitterc.go for block style, as yaml.Marshal uses it) ----
+
+_BEST_INDENT = 2
+_BEST_WIDTH = 80
+_PLAIN, _SINGLE, _DOUBLE, _LITERAL = range(4)
+_BREAKS = "\r\n\x85\u2028\u2029"
 
 
-def _emit_scalar_or_empty(value: Any, indent: int, out: list[str]) -> None:
-    if isinstance(value, dict):
-        out.append("{}")
-    elif isinstance(value, list):
-        out.append("[]")
-    else:
-        out.append(_scalar(value, indent))
+def _printable(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        code == 0x0A
+        or 0x20 <= code <= 0x7E
+        or 0xA0 <= code <= 0xD7FF
+        or (0xE000 <= code <= 0xFFFD and code != 0xFEFF)
+    )
+
+
+@dataclasses.dataclass
+class _Analysis:
+    multiline: bool = False
+    flow_plain: bool = True
+    block_plain: bool = True
+    single_quoted: bool = True
+    block: bool = True
+
+
+def _analyze(value: str) -> _Analysis:
+    """yaml_emitter_analyze_scalar."""
+    if value == "":
+        return _Analysis(False, False, True, True, False)
+    block_ind = flow_ind = line_breaks = special = False
+    leading_space = leading_break = trailing_space = trailing_break = False
+    break_space = space_break = False
+    previous_space = previous_break = False
+    if value.startswith(("---", "...")):
+        block_ind = flow_ind = True
+    preceded_by_ws = True
+    n = len(value)
+    for i, ch in enumerate(value):
+        followed_by_ws = i + 1 >= n or value[i + 1] in " \t" or value[i + 1] in _BREAKS
+        if i == 0:
+            if ch in "#,[]{}&*!|>'\"%@`":
+                flow_ind = block_ind = True
+            elif ch in "?:":
+                flow_ind = True
+                if followed_by_ws:
+                    block_ind = True
+            elif ch == "-" and followed_by_ws:
+                flow_ind = block_ind = True
+        elif ch in ",?[]{}":
+            flow_ind = True
+        elif ch == ":":
+            flow_ind = True
+            if followed_by_ws:
+                block_ind = True
+        elif ch == "#" and preceded_by_ws:
+            flow_ind = block_ind = True
+        if not _printable(ch):
+            special = True
+        if ch == " ":
+            if i == 0:
+                leading_space = True
+            if i == n - 1:
+                trailing_space = True
+            if previous_break:
+                break_space = True
+            previous_space, previous_break = True, False
+        elif ch in _BREAKS:
+            line_breaks = True
+            if i == 0:
+                leading_break = True
+            if i == n - 1:
+                trailing_break = True
+            if previous_space:
+                space_break = True
+            previous_space, previous_break = False, True
+        else:
+            previous_space = previous_break = False
+        preceded_by_ws = ch in " \t" or ch in _BREAKS
+    result = _Analysis(multiline=line_breaks)
+    if leading_space or leading_break or trailing_space or trailing_break:
+        result.flow_plain = result.block_plain = False
+    if trailing_space:
+        result.block = False
+    if break_space:
+        result.flow_plain = result.block_plain = result.single_quoted = False
+    if space_break or special:
+        result.flow_plain = result.block_plain = result.single_quoted = result.block = False
+    if line_breaks:
+        result.flow_plain = result.block_plain = False
+    if flow_ind:
+        result.flow_plain = False
+    if block_ind:
+        result.block_plain = False
+    return result
+
+
+class _Emitter:
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.column = 0
+        self.indent = -1
+        self.indents: list[int] = []
+        self.whitespace = True
+        self.indention = True
+        self.root = self.sequence_ctx = self.mapping_ctx = self.simple_key_ctx = False
+
+    def put(self, text: str) -> None:
+        self.out.append(text)
+        self.column += len(text)
+
+    def put_break(self) -> None:
+        self.out.append("\n")
+        self.column = 0
+
+    def write_break(self, ch: str) -> None:
+        if ch == "\n":
+            self.put_break()
+        else:
+            self.out.append(ch)
+            self.column = 0
+
+    def increase_indent(self, *, flow: bool, indentless: bool) -> None:
+        self.indents.append(self.indent)
+        if self.indent < 0:
+            self.indent = _BEST_INDENT if flow else 0
+        elif not indentless:
+            self.indent += _BEST_INDENT
+
+    def pop_indent(self) -> None:
+        self.indent = self.indents.pop()
+
+    def write_indent(self) -> None:
+        indent = max(self.indent, 0)
+        if (
+            not self.indention
+            or self.column > indent
+            or (self.column == indent and not self.whitespace)
+        ):
+            self.put_break()
+        while self.column < indent:
+            self.put(" ")
+        self.whitespace = True
+        self.indention = True
+
+    def indicator(self, text: str, *, need_ws: bool, is_ws: bool, is_indention: bool) -> None:
+        if need_ws and not self.whitespace:
+            self.put(" ")
+        self.put(text)
+        self.whitespace = is_ws
+        self.indention = self.indention and is_indention
+
+    # --- nodes ---
+
+    def node(self, value: Any, *, root: bool = False, sequence: bool = False,
+             mapping: bool = False, simple_key: bool = False) -> None:  # fmt: skip
+        self.root, self.sequence_ctx = root, sequence
+        self.mapping_ctx, self.simple_key_ctx = mapping, simple_key
+        if isinstance(value, list):
+            self.sequence(value)
+        elif isinstance(value, dict):
+            self.mapping(value)
+        else:
+            self.scalar(value)
+
+    def sequence(self, items: list[Any]) -> None:
+        if not items:
+            self.indicator("[", need_ws=True, is_ws=True, is_indention=False)
+            self.increase_indent(flow=True, indentless=False)
+            self.pop_indent()
+            self.indicator("]", need_ws=False, is_ws=False, is_indention=False)
+            return
+        self.increase_indent(flow=False, indentless=self.mapping_ctx and not self.indention)
+        for item in items:
+            self.write_indent()
+            self.indicator("-", need_ws=True, is_ws=False, is_indention=True)
+            self.node(item, sequence=True)
+        self.pop_indent()
+
+    def mapping(self, mapping: dict[str, Any]) -> None:
+        if not mapping:
+            self.indicator("{", need_ws=True, is_ws=True, is_indention=False)
+            self.increase_indent(flow=True, indentless=False)
+            self.pop_indent()
+            self.indicator("}", need_ws=False, is_ws=False, is_indention=False)
+            return
+        self.increase_indent(flow=False, indentless=False)
+        for key in _sorted_keys(list(mapping)):
+            self.write_indent()
+            text = _scalar_text(key)
+            simple = not _analyze(text).multiline and len(gotypes.to_bytes(text)) <= 128
+            if simple:
+                self.node(key, mapping=True, simple_key=True)
+                self.indicator(":", need_ws=False, is_ws=False, is_indention=False)
+            else:
+                self.indicator("?", need_ws=True, is_ws=False, is_indention=True)
+                self.node(key, mapping=True)
+                self.write_indent()
+                self.indicator(":", need_ws=True, is_ws=False, is_indention=True)
+            self.node(mapping[key], mapping=True)
+        self.pop_indent()
+
+    def scalar(self, value: Any) -> None:
+        text, style = _scalar_request(value)
+        analysis = _analyze(text)
+        if self.simple_key_ctx and analysis.multiline:
+            style = _DOUBLE
+        if style == _PLAIN:
+            if not analysis.block_plain:
+                style = _SINGLE
+            if text == "" and self.simple_key_ctx:
+                style = _SINGLE
+        if style == _SINGLE and not analysis.single_quoted:
+            style = _DOUBLE
+        if style == _LITERAL and (not analysis.block or self.simple_key_ctx):
+            style = _DOUBLE
+        self.increase_indent(flow=True, indentless=False)
+        allow_breaks = not self.simple_key_ctx
+        if style == _PLAIN:
+            self.write_plain(text, allow_breaks)
+        elif style == _SINGLE:
+            self.write_single(text, allow_breaks)
+        elif style == _DOUBLE:
+            self.write_double(text, allow_breaks)
+        else:
+            self.write_literal(text)
+        self.pop_indent()
+
+    # --- scalar writers ---
+
+    def write_plain(self, value: str, allow_breaks: bool) -> None:
+        if not self.whitespace:
+            self.put(" ")
+        spaces = breaks = False
+        n = len(value)
+        for i, ch in enumerate(value):
+            if ch == " ":
+                nxt_space = i + 1 < n and value[i + 1] == " "
+                if allow_breaks and not spaces and self.column > _BEST_WIDTH and not nxt_space:
+                    self.write_indent()
+                else:
+                    self.put(ch)
+                spaces = True
+            elif ch in _BREAKS:
+                if not breaks and ch == "\n":
+                    self.put_break()
+                self.write_break(ch)
+                self.indention = True
+                breaks = True
+            else:
+                if breaks:
+                    self.write_indent()
+                self.put(ch)
+                self.indention = False
+                spaces = breaks = False
+        self.whitespace = False
+        self.indention = False
+
+    def write_single(self, value: str, allow_breaks: bool) -> None:
+        self.indicator("'", need_ws=True, is_ws=False, is_indention=False)
+        spaces = breaks = False
+        n = len(value)
+        for i, ch in enumerate(value):
+            if ch == " ":
+                nxt_space = i + 1 < n and value[i + 1] == " "
+                if (
+                    allow_breaks
+                    and not spaces
+                    and self.column > _BEST_WIDTH
+                    and 0 < i < n - 1
+                    and not nxt_space
+                ):
+                    self.write_indent()
+                else:
+                    self.put(ch)
+                spaces = True
+            elif ch in _BREAKS:
+                if not breaks and ch == "\n":
+                    self.put_break()
+                self.write_break(ch)
+                self.indention = True
+                breaks = True
+            else:
+                if breaks:
+                    self.write_indent()
+                if ch == "'":
+                    self.put("'")
+                self.put(ch)
+                self.indention = False
+                spaces = breaks = False
+        self.indicator("'", need_ws=False, is_ws=False, is_indention=False)
+        self.whitespace = False
+        self.indention = False
+
+    def write_double(self, value: str, allow_breaks: bool) -> None:
+        spaces = False
+        self.indicator('"', need_ws=True, is_ws=False, is_indention=False)
+        n = len(value)
+        for i, ch in enumerate(value):
+            code = ord(ch)
+            if not _printable(ch) or code == 0xFEFF or ch in _BREAKS or ch in '"\\':
+                escape = _ESCAPES.get(code)
+                if escape is None:
+                    if code <= 0xFF:
+                        escape = f"x{code:02X}"
+                    elif code <= 0xFFFF:
+                        escape = f"u{code:04X}"
+                    else:
+                        escape = f"U{code:08X}"
+                self.put("\\" + escape)
+                spaces = False
+            elif ch == " ":
+                if allow_breaks and not spaces and self.column > _BEST_WIDTH and 0 < i < n - 1:
+                    self.write_indent()
+                    if i + 1 < n and value[i + 1] == " ":
+                        self.put("\\")
+                else:
+                    self.put(ch)
+                spaces = True
+            else:
+                self.put(ch)
+                spaces = False
+        self.indicator('"', need_ws=False, is_ws=False, is_indention=False)
+        self.whitespace = False
+        self.indention = False
+
+    def write_literal(self, value: str) -> None:
+        self.indicator("|", need_ws=True, is_ws=False, is_indention=False)
+        if value[:1] == " " or value[:1] in _BREAKS and value:
+            self.indicator(str(_BEST_INDENT), need_ws=False, is_ws=False, is_indention=False)
+        if value == "" or value[-1] not in _BREAKS:
+            chomp = "-"
+        elif len(value) == 1 or value[-2] in _BREAKS:
+            chomp = "+"
+        else:
+            chomp = ""
+        if chomp:
+            self.indicator(chomp, need_ws=False, is_ws=False, is_indention=False)
+        self.put_break()
+        self.indention = True
+        self.whitespace = True
+        breaks = True
+        for ch in value:
+            if ch in _BREAKS:
+                self.write_break(ch)
+                self.indention = True
+                breaks = True
+            else:
+                if breaks:
+                    self.write_indent()
+                self.put(ch)
+                self.indention = False
+                breaks = False
+
+
+_ESCAPES = {
+    0x00: "0",
+    0x07: "a",
+    0x08: "b",
+    0x09: "t",
+    0x0A: "n",
+    0x0B: "v",
+    0x0C: "f",
+    0x0D: "r",
+    0x1B: "e",
+    0x22: '"',
+    0x5C: "\\",
+    0x85: "N",
+    0xA0: "_",
+    0x2028: "L",
+    0x2029: "P",
+}
+
+
+def _scalar_text(value: Any) -> str:
+    return _scalar_request(value)[0]
+
+
+def _scalar_request(value: Any) -> tuple[str, int]:
+    """The text and the style go-yaml v2's encoder asks for (encode.go)."""
+    if value is None:
+        return "null", _PLAIN
+    if value is True:
+        return "true", _PLAIN
+    if value is False:
+        return "false", _PLAIN
+    if isinstance(value, int):
+        return str(value), _PLAIN
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan", _PLAIN
+        if math.isinf(value):
+            return (".inf" if value > 0 else "-.inf"), _PLAIN
+        return strconv.format_float(value, "g", -1), _PLAIN
+    text = str(value)
+    if "\n" in text:
+        return text, _LITERAL
+    if _resolves_to_string(text):
+        return text, _PLAIN
+    return text, _DOUBLE
 
 
 def _number(text: str) -> Any:
@@ -348,19 +596,13 @@ def _number(text: str) -> Any:
 
 
 def marshal(value: Any) -> str:
-    """sigs.k8s.io/yaml.Marshal of a template value."""
+    """sigs.k8s.io/yaml.Marshal of a template value (with its final newline)."""
     encoded = gojson.marshal(value)
     data = json.loads(encoded, parse_int=_number, parse_float=_number)
-    out: list[str] = []
-    if isinstance(data, (dict, list)) and data:
-        _emit(data, 0, out)
-        return "".join(out)
-    out.append(
-        _scalar(data, 0)
-        if not isinstance(data, (dict, list))
-        else ("{}" if isinstance(data, dict) else "[]")
-    )
-    return "".join(out) + "\n"
+    emitter = _Emitter()
+    emitter.node(data, root=True)
+    emitter.write_indent()
+    return "".join(emitter.out)
 
 
 # --- fromYaml ---------------------------------------------------------------------------------
