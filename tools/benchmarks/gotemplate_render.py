@@ -13,9 +13,7 @@ import time
 
 from asyncso.templates import go
 
-TEMPLATE = (
-    '{"auths":{"{{ .registry }}":{"auth":"{{ printf "%s:%s" .user .pass | b64enc }}"}}}'
-)
+TEMPLATE = '{"auths":{"{{ .registry }}":{"auth":"{{ printf "%s:%s" .user .pass | b64enc }}"}}}'
 DATA = {"registry": "ghcr.io", "user": "robot", "pass": "s3cr3t-t0ken"}
 
 
@@ -30,7 +28,9 @@ def main() -> None:
     samples.sort()
     median = statistics.median(samples) / 1000
     p95 = samples[int(len(samples) * 0.95)] / 1000
-    print(f"go engine, dockerconfigjson: median {median:.1f} µs, p95 {p95:.1f} µs ({rounds} renders)")
+    print(
+        f"go engine, dockerconfigjson: median {median:.1f} µs, p95 {p95:.1f} µs ({rounds} renders)"
+    )
 
 
 if __name__ == "__main__":

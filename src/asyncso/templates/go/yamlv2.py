@@ -512,7 +512,7 @@ class _Emitter:
 
     def write_literal(self, value: str) -> None:
         self.indicator("|", need_ws=True, is_ws=False, is_indention=False)
-        if value[:1] == " " or value[:1] in _BREAKS and value:
+        if value[:1] == " " or (value and value[:1] in _BREAKS):
             self.indicator(str(_BEST_INDENT), need_ws=False, is_ws=False, is_indention=False)
         if value == "" or value[-1] not in _BREAKS:
             chomp = "-"
@@ -621,6 +621,25 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+# go-yaml v2 also reads y/Y/n/N as booleans, and 0o17 as an integer (strconv base 0).
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7_]+$"), list("-+0"))
+
+
+def _construct_bool(loader: yaml.SafeLoader, node: Any) -> bool:
+    return str(loader.construct_scalar(node)).lower() in ("y", "yes", "true", "on")
+
+
+def _construct_int(loader: yaml.SafeLoader, node: Any) -> int:
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    try:
+        return strconv.parse_int(text, 0, 64)
+    except ValueError:
+        return int(yaml.SafeLoader.construct_yaml_int(loader, node))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def _json_key(key: Any) -> str:
