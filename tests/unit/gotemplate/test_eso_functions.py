@@ -512,7 +512,7 @@ def test_rsa_decrypt_errors(scheme: str, key: str, message: str) -> None:
         (
             "{{ (fromYaml .y).a }}|{{ (fromYaml .y).b }}|{{ (fromYaml .y).c }}",
             "a: 1\nb: [x, y]\nc: yes\n",
-            "1|[x y]|true",
+            "1|[x true]|true",
         ),
         ("{{ fromYaml .y | toJson }}", "a: 1.5\nb: {c: null}\n", '{"a":1.5,"b":{"c":null}}'),
         (
@@ -523,7 +523,7 @@ def test_rsa_decrypt_errors(scheme: str, key: str, message: str) -> None:
         ),
         ("{{ fromYaml .y }}", "", "map[]"),
         ('{{ printf "%T" (fromYaml .y).a }}', "a: 3", "float64"),
-        ("{{ (fromYaml .y).k1 }}", "1: x\nk1: y", "y"),
+        ("{{ (fromYaml .y).k1 }}|{{ (fromYaml .y).k2 }}", "1: x\nk1: y\nk2: 'y'", "true|y"),
     ],
 )
 def test_from_yaml(template: str, data: str, want: str) -> None:
