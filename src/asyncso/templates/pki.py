@@ -356,7 +356,7 @@ def _b64url(jwk: dict[str, Any], name: str) -> bytes:
         raise errors.TemplateError(f"JWK: member {name!r} is not base64url") from None
 
 
-def _jwk_key(value: object) -> Any:
+def jwk_key(value: object) -> Any:
     try:
         jwk = json.loads(str(value))
     except ValueError:
@@ -428,7 +428,7 @@ def jwk_public_key_pem(value: object) -> str:
 
     Unlike ESO, a private JWK works too (its public half is used).
     """
-    key = _jwk_key(value)
+    key = jwk_key(value)
     public = key.public_key() if hasattr(key, "private_bytes") else key
     pem: bytes = public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -438,7 +438,7 @@ def jwk_public_key_pem(value: object) -> str:
 
 def jwk_private_key_pem(value: object) -> str:
     """ESO `jwkPrivateKeyPem`: the private key as PKCS#8 `PRIVATE KEY` PEM."""
-    key = _jwk_key(value)
+    key = jwk_key(value)
     if not hasattr(key, "private_bytes"):
         raise errors.TemplateError("jwkPrivateKeyPem: the JWK holds no private key")
     pem: bytes = key.private_bytes(
