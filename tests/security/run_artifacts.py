@@ -148,11 +148,16 @@ def operator_requests(audit_log: pathlib.Path, *, since: int = 0) -> list[dict[s
     return found
 
 
-def outside(requests: Iterable[dict[str, Any]], *, allowed_namespaces: Iterable[str]) -> list[str]:
-    """Requests for Secrets/ConfigMaps/ServiceAccounts in a namespace not allowed, or for
-    one object named across namespaces; a cluster-wide list/watch is allowed only with the
-    managed-label selector (the operator's Secret informer)."""
-    allowed = set(allowed_namespaces)
+def outside(
+    requests: Iterable[dict[str, Any]], *, forbidden_namespaces: Iterable[str]
+) -> list[str]:
+    """Requests for Secrets/ConfigMaps/ServiceAccounts in a forbidden namespace (the victim's:
+    no object in it names it), or for one object named across namespaces; a cluster-wide
+    list/watch is allowed only with the managed-label selector (the operator's Secret informer).
+
+    Other namespaces are not forbidden: the operator serves every namespace, and the bench keeps
+    the objects of earlier tests (it has no namespace controller), which it rightly reads."""
+    forbidden = set(forbidden_namespaces)
     bad = []
     for event in requests:
         ref = event.get("objectRef") or {}
@@ -165,6 +170,6 @@ def outside(requests: Iterable[dict[str, Any]], *, allowed_namespaces: Iterable[
             if event.get("verb") in ("list", "watch") and "reconcile.external-secrets.io" in uri:
                 continue
             bad.append(line)
-        elif namespace not in allowed:
+        elif namespace in forbidden:
             bad.append(line)
     return bad

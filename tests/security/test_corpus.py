@@ -365,7 +365,6 @@ async def corpus_run(
     finally:
         await operator.stop()
     requests = run_artifacts.operator_requests(operator_identity.audit_log, since=since)
-    allowed = [names["TENANT"], names["OWNER"], names["CANARY"]]
     return CorpusRun(
         names=names,
         results=results,
@@ -373,7 +372,7 @@ async def corpus_run(
         victims_after=victims_after,
         victim_markers=markers,
         tenant_values=tenant_values,
-        outside_requests=run_artifacts.outside(requests, allowed_namespaces=allowed),
+        outside_requests=run_artifacts.outside(requests, forbidden_namespaces=[names["VICTIM"]]),
         alive=alive,
         healthy=healthy,
         canaries=canaries,
