@@ -66,8 +66,6 @@ class ClusterExternalSecretStatus(_Obj):
 class ClusterExternalSecret(_Obj):
     metadata: model.ObjectMeta
     spec: ClusterExternalSecretSpec
-    status: ClusterExternalSecretStatus = msgspec.field(
-        default_factory=ClusterExternalSecretStatus
-    )
+    status: ClusterExternalSecretStatus = msgspec.field(default_factory=ClusterExternalSecretStatus)
     api_version: str = model.API_VERSION
     kind: str = KIND
