@@ -175,7 +175,11 @@ class KubeObjects(Protocol):
 
 
 class FanoutKube(KubeObjects, KubeWriter, Protocol):
-    """What the fan-out and push controllers do on the cluster (`kube.Kube`, `FakeKube`)."""
+    """What the fan-out controller does on the cluster (`kube.Kube`, `FakeKube`)."""
+
+
+class PushKube(KubeObjects, KubeClient, Protocol):
+    """What the PushSecret controller does on the cluster (`kube.Kube`, `FakeKube`)."""
 
 
 class SecretsPusher(Protocol):
