@@ -461,8 +461,9 @@ def due_at_start(
     try:
         if is_due(ps, now=now):
             return True, None
-        last = timing.parse_time(ps.status.refresh_time) or now
-        return False, next_refresh(ps, synced_at=last, now=now, jitter=jitter, rand=rand)
+        last = timing.parse_time(ps.status.refresh_time)
+        synced_at = now if last is None else last
+        return False, next_refresh(ps, synced_at=synced_at, now=now, jitter=jitter, rand=rand)
     except errors.InvalidSpecError:
         return True, None
 
