@@ -544,7 +544,7 @@ def status_patch(
     conditions = status.set_condition(ps.status.conditions, condition, now=now)
     patch: dict[str, Any] = {"conditions": msgspec.to_builtins(conditions)}
     if new_synced != old_synced:
-        patch["syncedPushSecrets"] = merge_patch(old_synced, new_synced) or None
+        patch["syncedPushSecrets"] = merge_patch(old_synced, new_synced) if new_synced else None
     if report.ready:
         patch["refreshTime"] = timing.format_time(started)
         patch["syncedResourceVersion"] = synced_version(ps)

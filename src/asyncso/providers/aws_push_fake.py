@@ -124,9 +124,7 @@ class FakeSecretsManager:
         self._enter("PutSecretValue")
         secret = self._get(params["SecretId"])
         secret.string = "SecretString" in params
-        secret.value = (
-            params["SecretString"].encode() if secret.string else params["SecretBinary"]
-        )
+        secret.value = params["SecretString"].encode() if secret.string else params["SecretBinary"]
         return {}
 
     async def delete_secret(self, **params: Any) -> dict[str, Any]:
@@ -229,7 +227,7 @@ class FakeParameterStore:
             raise client_error("ParameterAlreadyExists")
         if current is not None and params.get("Tags"):
             raise client_error("ValidationException")  # AWS: no tags with overwrite
-        extra = {k: params[k] for k in ("KeyId", "Tier", "Policies") if k in params}
+        extra: dict[str, Any] = {k: params[k] for k in ("KeyId", "Tier", "Policies") if k in params}
         self.parameters[name] = FakeParameter(
             params["Value"],
             type=params.get("Type") or (current.type if current else "String"),
