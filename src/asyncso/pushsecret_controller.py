@@ -155,9 +155,12 @@ class PushSecretController:
         fields = observability.log_fields(namespace=key[0], name=key[1], kind=model_push.KIND)
         try:
             await self._ensure_finalizer(ps)
-            report = await self._push(ps)
+            pushed = await self._push(ps)
         except errors.AsyncsoError as exc:
-            report = push_plan.failed(errors.redact(str(exc)))
+            pushed = push_plan.failed(errors.redact(str(exc)))
+        if pushed is None:  # every store belongs to another controller: not ours to report
+            return DONE
+        report = pushed
         try:
             await self._report(ps, report, started=started)
         except errors.AsyncsoError as exc:
@@ -185,7 +188,7 @@ class PushSecretController:
         )
         return scheduler.SyncResult(ok=True, next_at=next_at)
 
-    async def _push(self, ps: model_push.PushSecret) -> push_plan.Report:
+    async def _push(self, ps: model_push.PushSecret) -> push_plan.Report | None:
         push_plan.validate(ps)
         namespace = ps.metadata.namespace
         try:
@@ -202,7 +205,7 @@ class PushSecretController:
             controller_class=self.settings.controller_class,
         )
         if not targets:  # every store belongs to another controller (ESO: nothing to do)
-            return push_plan.Report(True, push_plan.REASON_SYNCED, _synced_message(ps))
+            return None
         push_plan.check_data_to_matches(ps, targets)
         verify = ps.status.synced_resource_version != push_plan.synced_version(ps)
         synced: model_push.SyncedPushSecrets = {t.key: {} for t in targets}
