@@ -27,12 +27,14 @@ def sm(
     client: aws_push_fake.FakeSecretsManager, **kw: Any
 ) -> aws_secretsmanager_push.SecretsManagerPusher:
     reader = aws_secretsmanager.SecretsManager(client, batch_window=0.005)
-    return aws_secretsmanager_push.SecretsManagerPusher(reader, locks=aws_writer.KeyLocks(), **kw)
+    shared = aws_writer.Shared(reader, window=0.005)
+    return aws_secretsmanager_push.SecretsManagerPusher(reader, shared=shared, **kw)
 
 
 def ssm(client: aws_push_fake.FakeParameterStore) -> aws_parameterstore_push.ParameterStorePusher:
     reader = aws_parameterstore.ParameterStore(client, batch_window=0.005)
-    return aws_parameterstore_push.ParameterStorePusher(reader, locks=aws_writer.KeyLocks())
+    shared = aws_writer.Shared(reader, window=0.005)
+    return aws_parameterstore_push.ParameterStorePusher(reader, shared=shared)
 
 
 def entry(

@@ -32,6 +32,9 @@ _meta = aws_push_metadata
 
 
 class ParameterStorePusher(aws_writer.AwsWriter[aws_push_client.SsmWriteClient]):
+    def _value_of(self, answer: dict[str, Any]) -> bytes | None:
+        return str(answer.get("Value", "")).encode()
+
     async def _push_key(
         self,
         key: str,

@@ -46,13 +46,20 @@ class SecretsManagerPusher(aws_writer.AwsWriter[aws_push_client.SecretsManagerWr
         self,
         reader: aws_writer.Reader,
         *,
-        locks: aws_writer.KeyLocks,
+        shared: aws_writer.Shared | None = None,
         kube: ports.KubeReader | None = None,
         namespace: str = "",
         options: model.SecretsManagerOptions | None = None,
     ) -> None:
-        super().__init__(reader, locks=locks, kube=kube, namespace=namespace)
+        super().__init__(reader, shared=shared, kube=kube, namespace=namespace)
         self.options = options or model.SecretsManagerOptions()
+
+    def _value_of(self, answer: dict[str, Any]) -> bytes | None:
+        if answer.get("SecretString") is not None:
+            return str(answer["SecretString"]).encode()
+        if answer.get("SecretBinary") is not None:
+            return bytes(answer["SecretBinary"])
+        return None
 
     async def _push_key(
         self,

@@ -1,11 +1,14 @@
 """What the Secrets Manager and Parameter Store pushers share: the read-compare-write loop under
-a per-secret lock, metered calls, and the reader whose batches the comparisons ride on.
+a per-secret lock, metered calls, and batched reads for the comparisons.
 
 Why on top of the reader (`aws_secretsmanager.SecretsManager`, `aws_parameterstore.
-ParameterStore`): a push first reads the current value, and those reads go through the reader's
-batcher, so the pushes of many PushSecrets that come due together cost one `BatchGetSecretValue`
-per 20 secrets (one `GetParameters` per 10) and nothing more when the values are unchanged. The
-reader also brings the client, credentials and prefix of its identity: one per identity, shared.
+ParameterStore`): the reader of an identity brings its client, credentials, prefix and batch
+call (`_fetch_many`: `BatchGetSecretValue` of ≤ 20 secrets, `GetParameters` of ≤ 10). A push
+first reads the current value through a batcher of its own (`Shared`, one per reader) whose
+window is longer than the read side's: each PushSecret reads its source Secret from the
+apiserver first, so the pushes that come due together reach the provider spread over a few
+hundred milliseconds, and a comparison is not latency-sensitive. So the refresh of many
+unchanged PushSecrets costs about one batch call per 20 secrets and nothing more.
 
 A per-secret lock (per identity) spans read, compare and write, so two PushSecrets that push
 different properties of one JSON secret do not overwrite each other's key with a stale read.
@@ -16,13 +19,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar, cast
 
-from asyncso import errors, metrics, model, model_push, ports
-from asyncso.providers import aws_errors, aws_reader
+from asyncso import errors, metrics, model_push, ports
+from asyncso.providers import aws_errors, aws_reader, batching
 
 _EXISTS = {"ResourceExistsException", "ParameterAlreadyExists"}
+#: How long a comparison read waits for others to share its batch call (seconds).
+PUSH_BATCH_WINDOW = 0.2
 
 
 class RemoteExistsError(errors.ConflictError):
@@ -34,8 +39,9 @@ class Reader(Protocol):
     service: str
     prefix: str
     client: Any
+    batch_max: int
 
-    async def read(self, ref: model.RemoteRef) -> bytes: ...
+    async def _fetch_many(self, ids: list[str]) -> Mapping[str, dict[str, Any] | BaseException]: ...
 
 
 class KeyLocks:
@@ -62,6 +68,16 @@ class KeyLocks:
         return len(self._locks)
 
 
+class Shared:
+    """What every pusher of one reader shares: the per-secret locks and the comparison batcher."""
+
+    def __init__(self, reader: Reader, *, window: float = PUSH_BATCH_WINDOW) -> None:
+        self.locks = KeyLocks()
+        self.batcher: batching.Batcher[dict[str, Any]] = batching.Batcher(
+            reader._fetch_many, window=window, max_batch=reader.batch_max
+        )
+
+
 ClientT = TypeVar("ClientT")
 
 
@@ -70,14 +86,15 @@ class AwsWriter(Generic[ClientT]):
         self,
         reader: Reader,
         *,
-        locks: KeyLocks,
+        shared: Shared | None = None,
         kube: ports.KubeReader | None = None,
         namespace: str = "",
     ) -> None:
         self.reader = reader
         self.client = cast(ClientT, reader.client)
         self.prefix = reader.prefix
-        self.locks = locks
+        self.shared = shared or Shared(reader)
+        self.locks = self.shared.locks
         self.kube = kube
         self.namespace = namespace
 
@@ -150,11 +167,17 @@ class AwsWriter(Generic[ClientT]):
         raise NotImplementedError
 
     async def _current(self, key: str) -> bytes | None:
-        """The current value (batched with other reads of this identity), None when absent."""
+        """The current value (batched with other comparisons of this identity), None when
+        absent."""
         try:
-            return await self.reader.read(model.RemoteRef(key=key))
+            answer = await self.shared.batcher.get(self.prefix + key)
         except errors.RemoteSecretNotFoundError:
             return None
+        return self._value_of(answer)
+
+    def _value_of(self, answer: dict[str, Any]) -> bytes | None:
+        """The value in one answer of the batch call."""
+        raise NotImplementedError
 
     async def _call(
         self, call: str, operation: aws_reader.Operation, *, key: str = "", **params: Any
