@@ -72,7 +72,14 @@ def chart_with_crds(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
 def test_default_objects() -> None:
     objects = render_chart({})
     kinds = sorted(o["kind"] for o in objects if o["kind"] != "CustomResourceDefinition")
-    assert kinds == ["ClusterRole", "ClusterRoleBinding", "Deployment", "ServiceAccount"]
+    assert kinds == [  # the second role and binding: push and fan-out (test_chart_push.py)
+        "ClusterRole",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ClusterRoleBinding",
+        "Deployment",
+        "ServiceAccount",
+    ]
 
 
 def test_default_args_parse_to_the_binarys_defaults() -> None:
@@ -150,7 +157,7 @@ def test_no_wildcards_in_rbac(values: dict[str, Any]) -> None:
 
 
 def test_cluster_role_grants_what_the_operator_uses() -> None:
-    (role,) = find(render_chart({}), "ClusterRole")
+    (role,) = find(render_chart({}), "ClusterRole", "asyncso-controller")
     grants = {
         (group, resource, verb)
         for rule in role["rules"]
