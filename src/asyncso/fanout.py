@@ -142,15 +142,31 @@ def updated_child(kind: FanoutKind, parent: Parent, live: dict[str, Any]) -> dic
 
 
 def controller_of(kind: FanoutKind, obj: Mapping[str, Any]) -> str | None:
-    """The name of the parent of our kind that controls `obj`, if any (ESO compares group,
-    kind and name, not the uid)."""
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if not ref.get("controller"):
+    """The name of the parent of our kind that controls `obj` (JSON), if any."""
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return _controller(
+        kind,
+        [
+            model.OwnerReference(
+                api_version=str(r.get("apiVersion", "")),
+                kind=str(r.get("kind", "")),
+                name=str(r.get("name", "")),
+                uid=str(r.get("uid", "")),
+                controller=bool(r.get("controller")),
+            )
+            for r in refs
+        ],
+    )
+
+
+def _controller(kind: FanoutKind, refs: Iterable[model.OwnerReference]) -> str | None:
+    """ESO's `isExternalSecretOwnedBy`: the controller reference's group, kind and name (not
+    its uid, nor the API version within the group)."""
+    for ref in refs:
+        if not ref.controller:
             continue
-        group = str(ref.get("apiVersion", "")).split("/")[0]
-        if ref.get("kind") == kind.kind and group == kind.api_version.split("/")[0]:
-            return str(ref.get("name", ""))
-        return None
+        same_group = ref.api_version.split("/")[0] == kind.api_version.split("/")[0]
+        return ref.name if ref.kind == kind.kind and same_group else None
     return None
 
 
@@ -224,7 +240,12 @@ class _Child(msgspec.Struct):
     spec: Any = None
 
 
+class _Metadata(msgspec.Struct):
+    metadata: model.ObjectMeta
+
+
 _child_decoder = msgspec.json.Decoder(_Child)
+_metadata_decoder = msgspec.json.Decoder(_Metadata)
 
 
 class ChildIndex:
@@ -247,11 +268,10 @@ class ChildIndex:
         old = self._drop(key)
         if raw is None:
             return None, old.owner if old else ""
-        child = _child_decoder.decode(raw)
-        refs = msgspec.to_builtins(child.metadata.owner_references)
-        owner = controller_of(self.kind, {"metadata": {"ownerReferences": refs}})
-        if not owner:
+        owner = _controller(self.kind, _metadata_decoder.decode(raw).metadata.owner_references)
+        if not owner:  # most ExternalSecrets: their spec is not even decoded
             return None, old.owner if old else ""
+        child = _child_decoder.decode(raw)
         meta = child.metadata
         record = ChildRecord(
             owner=owner,
