@@ -24,7 +24,6 @@ def grants(role: dict[str, Any]) -> set[tuple[str, str, str]]:
 
 
 PUSH = {
-    (ES, "pushsecrets", "get"),
     (ES, "pushsecrets", "list"),
     (ES, "pushsecrets", "watch"),
     (ES, "pushsecrets", "patch"),
@@ -33,15 +32,15 @@ PUSH = {
     ("", "secrets", "list"),
     ("", "configmaps", "get"),
 }
-EVENTS = {(g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")}
+EVENTS = {("", "events", "create")}
 CES = {
-    *((ES, "clusterexternalsecrets", v) for v in ("get", "list", "watch", "patch")),
+    *((ES, "clusterexternalsecrets", v) for v in ("list", "watch", "patch")),
     (ES, "clusterexternalsecrets/status", "patch"),
     (ES, "clusterexternalsecrets/finalizers", "update"),
-    *((ES, "externalsecrets", v) for v in ("create", "update", "delete")),
+    *((ES, "externalsecrets", v) for v in ("get", "create", "update", "delete")),
 }
 CPS = {
-    *((ES, "clusterpushsecrets", v) for v in ("get", "list", "watch", "patch")),
+    *((ES, "clusterpushsecrets", v) for v in ("list", "watch", "patch")),
     (ES, "clusterpushsecrets/status", "patch"),
     (ES, "clusterpushsecrets/finalizers", "update"),
     *((ES, "pushsecrets", v) for v in ("get", "list", "watch", "create", "update", "delete")),
