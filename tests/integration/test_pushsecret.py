@@ -392,3 +392,50 @@ async def test_cluster_push_secret_fans_out(kube: kr8s.asyncio.Api, operator: ap
         await delete(kube, f"{GROUP_PATH}/clustersecretstores/{store}")
         for name in names:
             await delete(kube, f"/api/v1/namespaces/{name}")
+
+
+async def test_label_selected_sources_and_data_to_on_the_real_apiserver(
+    kube: kr8s.asyncio.Api, namespace: str
+) -> None:
+    """`selector.secret.selector` goes to the apiserver as a label selector (matchLabels and
+    matchExpressions); `dataTo` bundles what it finds (fake store)."""
+    await create(
+        kube,
+        {
+            "apiVersion": model.API_VERSION,
+            "kind": "SecretStore",
+            "metadata": {"name": "fake", "namespace": namespace},
+            "spec": {"provider": {"fake": {"data": []}}},
+        },
+    )
+    for name, labels in (("one", {"push": "yes", "tier": "a"}), ("two", {"push": "no"})):
+        await create(
+            kube,
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                "data": {"k1": b64(name), "other": b64("x")},
+            },
+        )
+    selector = {
+        "matchLabels": {"push": "yes"},
+        "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]}],
+    }
+    body = push_secret(
+        namespace,
+        "bulk",
+        [],
+        secretStoreRefs=[{"name": "fake"}],
+        selector={"secret": {"selector": selector}},
+        dataTo=[{"storeRef": {"name": "fake"}, "remoteKey": "bundle", "match": {"regexp": "^k"}}],
+    )
+    await create(kube, body)
+    assert (await until_ready(kube, namespace, "bulk"))[0] == "True"
+    found = await get(kube, ps_path(namespace, "bulk")) or {}
+    assert found["status"]["syncedPushSecrets"] == {
+        "SecretStore/fake": {
+            "bundle": {"match": {"remoteRef": {"remoteKey": "bundle"}}}  # secretKey: omitempty
+        }
+    }
+    await delete(kube, ps_path(namespace, "bulk"))
