@@ -36,6 +36,7 @@ from asyncso import (
     observability,
     ports,
     push_plan,
+    push_report,
     scheduler,
     settings,
     stores,
@@ -130,7 +131,7 @@ class PushSecretController:
         item = self.pushsecrets.get(key)
         if not isinstance(item, model_push.PushSecret):
             return True, None
-        return push_plan.due_at_start(
+        return push_report.due_at_start(
             item, now=self.clock(), jitter=self.settings.refresh_jitter, rand=self.rand()
         )
 
@@ -157,7 +158,7 @@ class PushSecretController:
             await self._ensure_finalizer(ps)
             pushed = await self._push(ps)
         except errors.AsyncsoError as exc:
-            pushed = push_plan.failed(errors.redact(str(exc)))
+            pushed = push_report.failed(errors.redact(str(exc)))
         if pushed is None:  # every store belongs to another controller: not ours to report
             return DONE
         report = pushed
@@ -178,8 +179,8 @@ class PushSecretController:
             log.info(
                 "push failed", extra={**fields, "reason": report.reason, "error": report.message}
             )
-            return DONE if report.reason == push_plan.REASON_SOURCE_DELETED else RETRY
-        next_at = push_plan.next_refresh(
+            return DONE if report.reason == push_report.REASON_SOURCE_DELETED else RETRY
+        next_at = push_report.next_refresh(
             ps,
             synced_at=started,
             now=self.clock(),
@@ -188,7 +189,7 @@ class PushSecretController:
         )
         return scheduler.SyncResult(ok=True, next_at=next_at)
 
-    async def _push(self, ps: model_push.PushSecret) -> push_plan.Report | None:
+    async def _push(self, ps: model_push.PushSecret) -> push_report.Report | None:
         push_plan.validate(ps)
         namespace = ps.metadata.namespace
         try:
@@ -196,7 +197,7 @@ class PushSecretController:
         except SourceMissingError:
             if ps.spec.deletion_policy == "Delete" and ps.status.synced_push_secrets:
                 return await self._source_deleted(ps)
-            return push_plan.failed(push_plan.MSG_GET_SOURCE)
+            return push_report.failed(push_report.MSG_GET_SOURCE)
         targets = push_plan.select_stores(
             ps,
             entries=self.view.stores,
@@ -207,7 +208,7 @@ class PushSecretController:
         if not targets:  # every store belongs to another controller (ESO: nothing to do)
             return None
         push_plan.check_data_to_matches(ps, targets)
-        verify = ps.status.synced_resource_version != push_plan.synced_version(ps)
+        verify = ps.status.synced_resource_version != push_report.synced_version(ps)
         synced: model_push.SyncedPushSecrets = {t.key: {} for t in targets}
         failures: list[tuple[model_push.PushSecretData, str, errors.AsyncsoError]] = []
         wrote = False
@@ -230,19 +231,19 @@ class PushSecretController:
                         wrote = wrote or result in ("created", "updated")
         old = ps.status.synced_push_secrets
         if failures:
-            return push_plan.failed(
-                push_plan.push_failure(failures), push_plan.merge_synced(synced, old)
+            return push_report.failed(
+                push_report.push_failure(failures), push_report.merge_synced(synced, old)
             )
         if ps.spec.deletion_policy == "Delete":
-            gone = push_plan.to_delete(old, synced)
+            gone = push_report.to_delete(old, synced)
             left, problem = await self._delete(ps, gone)
             wrote = wrote or bool(gone)
             if problem is not None:
-                return push_plan.failed(
-                    f"{MSG_DELETE_FAILED}: {problem}", push_plan.merge_synced(synced, left)
+                return push_report.failed(
+                    f"{MSG_DELETE_FAILED}: {problem}", push_report.merge_synced(synced, left)
                 )
-        return push_plan.Report(
-            True, push_plan.REASON_SYNCED, _synced_message(ps), synced=synced, wrote=wrote
+        return push_report.Report(
+            True, push_report.REASON_SYNCED, _synced_message(ps), synced=synced, wrote=wrote
         )
 
     # --- sources and template ------------------------------------------------------------------
@@ -254,7 +255,7 @@ class PushSecretController:
         if source.name:
             found = await self.kube.get_secret(namespace, source.name, field=SOURCE)
             if found is None:
-                raise SourceMissingError(push_plan.MSG_GET_SOURCE)
+                raise SourceMissingError(push_report.MSG_GET_SOURCE)
             return [found]
         assert source.selector is not None
         listed = await self.kube.list_secrets(
@@ -328,7 +329,7 @@ class PushSecretController:
         namespace = ps.metadata.namespace
         store = stores.resolve(
             namespace,
-            push_plan.store_of_key(store_key),
+            push_report.store_of_key(store_key),
             stores=self.view.stores,
             namespace_labels=self.view.namespaces.get(namespace, {}),
             where=f"status.syncedPushSecrets[{store_key!r}]",
@@ -338,15 +339,15 @@ class PushSecretController:
     def _all_pushed(
         self, ps: model_push.PushSecret
     ) -> dict[str, dict[str, model_push.RemoteLocation]]:
-        return push_plan.to_delete(ps.status.synced_push_secrets, {})
+        return push_report.to_delete(ps.status.synced_push_secrets, {})
 
-    async def _source_deleted(self, ps: model_push.PushSecret) -> push_plan.Report:
+    async def _source_deleted(self, ps: model_push.PushSecret) -> push_report.Report:
         """ESO: the source Secret is gone and `deletionPolicy: Delete`: remove what we pushed."""
         left, problem = await self._delete(ps, self._all_pushed(ps))
         if problem is not None:
-            return push_plan.failed(f"{MSG_CLEANUP_FAILED}: {problem}", left)
-        return push_plan.Report(
-            False, push_plan.REASON_SOURCE_DELETED, push_plan.MSG_SOURCE_DELETED, {}, True
+            return push_report.failed(f"{MSG_CLEANUP_FAILED}: {problem}", left)
+        return push_report.Report(
+            False, push_report.REASON_SOURCE_DELETED, push_report.MSG_SOURCE_DELETED, {}, True
         )
 
     async def _finalize(self, ps: model_push.PushSecret) -> scheduler.SyncResult:
@@ -356,7 +357,7 @@ class PushSecretController:
         try:
             left, problem = await self._delete(ps, self._all_pushed(ps), finalizing=True)
             if problem is not None:
-                report = push_plan.failed(f"{MSG_DELETE_FAILED}: {problem}", left)
+                report = push_report.failed(f"{MSG_DELETE_FAILED}: {problem}", left)
                 await self._report(ps, report, started=self.clock())
                 return RETRY
             self._check_leader()
@@ -403,9 +404,9 @@ class PushSecretController:
     # --- status and events ---------------------------------------------------------------------
 
     async def _report(
-        self, ps: model_push.PushSecret, report: push_plan.Report, *, started: float
+        self, ps: model_push.PushSecret, report: push_report.Report, *, started: float
     ) -> None:
-        patch = push_plan.status_patch(ps, report, now=self.clock(), started=started)
+        patch = push_report.status_patch(ps, report, now=self.clock(), started=started)
         if patch is None:
             return
         self._check_leader()
@@ -429,7 +430,7 @@ class PushSecretController:
                 secret_store_refs=[], selector=model_push.PushSecretSelector()
             ),
         )
-        report = push_plan.failed(f"{push_plan.MSG_INVALID}: {errors.redact(item.error)}")
+        report = push_report.failed(f"{push_report.MSG_INVALID}: {errors.redact(item.error)}")
         try:
             await self._report(ps, report, started=self.clock())
         except errors.AsyncsoError:
@@ -439,11 +440,11 @@ class PushSecretController:
 
 def _synced_message(ps: model_push.PushSecret) -> str:
     if ps.spec.update_policy == "IfNotExists":
-        return push_plan.MSG_SYNCED_IF_NOT_EXISTS
-    return push_plan.MSG_SYNCED
+        return push_report.MSG_SYNCED_IF_NOT_EXISTS
+    return push_report.MSG_SYNCED
 
 
-def _condition_changed(ps: model_push.PushSecret, report: push_plan.Report) -> bool:
+def _condition_changed(ps: model_push.PushSecret, report: push_report.Report) -> bool:
     for condition in ps.status.conditions:
         if condition.type == "Ready":
             return (condition.status == "True") != report.ready or condition.reason != report.reason

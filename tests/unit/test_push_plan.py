@@ -8,7 +8,16 @@ from typing import Any
 import msgspec
 import pytest
 
-from asyncso import errors, json_property, model, model_push, push_plan, push_value, stores
+from asyncso import (
+    errors,
+    json_property,
+    model,
+    model_push,
+    push_plan,
+    push_report,
+    push_value,
+    stores,
+)
 
 
 def ps(**spec: Any) -> model_push.PushSecret:
@@ -285,40 +294,40 @@ def test_merge_and_deletes_follow_esos_bookkeeping() -> None:
         "SecretStore/gone": {"z": _data("z")},
     }
     new = {"SecretStore/a": {"x": _data("x")}}
-    assert push_plan.to_delete(old, new) == {
+    assert push_report.to_delete(old, new) == {
         "SecretStore/a": {"y/p": model_push.RemoteLocation("y", "p")},
         "SecretStore/gone": {"z": model_push.RemoteLocation("z")},
     }
-    merged = push_plan.merge_synced(new, old)
+    merged = push_report.merge_synced(new, old)
     assert set(merged["SecretStore/a"]) == {"x", "y/p"} and "SecretStore/gone" in merged
-    assert push_plan.store_of_key("ClusterSecretStore/c") == model.StoreRef(
+    assert push_report.store_of_key("ClusterSecretStore/c") == model.StoreRef(
         name="c", kind="ClusterSecretStore"
     )
     with pytest.raises(errors.InvalidSpecError):
-        push_plan.store_of_key("Nope/x")
+        push_report.store_of_key("Nope/x")
 
 
 def test_timing_is_esos_should_refresh() -> None:
     fresh = ps(refreshInterval="1h")
-    assert push_plan.is_due(fresh, now=0)  # never synced
+    assert push_report.is_due(fresh, now=0)  # never synced
     synced = msgspec.structs.replace(
         fresh,
         status=model_push.PushSecretStatus(
             refresh_time="1970-01-01T00:00:00Z",
-            synced_resource_version=push_plan.synced_version(fresh),
+            synced_resource_version=push_report.synced_version(fresh),
         ),
     )
-    assert not push_plan.is_due(synced, now=3599)
-    assert push_plan.is_due(synced, now=3600)
-    assert push_plan.due_at_start(synced, now=10, jitter=0, rand=0) == (False, 3600)
+    assert not push_report.is_due(synced, now=3599)
+    assert push_report.is_due(synced, now=3600)
+    assert push_report.due_at_start(synced, now=10, jitter=0, rand=0) == (False, 3600)
     relabelled = msgspec.structs.replace(
         synced, metadata=msgspec.structs.replace(synced.metadata, labels={"a": "b"})
     )
-    assert push_plan.is_due(relabelled, now=10)
+    assert push_report.is_due(relabelled, now=10)
     once = msgspec.structs.replace(
         synced, spec=msgspec.structs.replace(synced.spec, refresh_interval="0")
     )
-    assert not push_plan.is_due(once, now=10**9)
+    assert not push_report.is_due(once, now=10**9)
 
 
 def test_status_patch_shrinks_the_synced_map_and_skips_a_repeated_failure() -> None:
@@ -329,10 +338,10 @@ def test_status_patch_shrinks_the_synced_map_and_skips_a_repeated_failure() -> N
             synced_push_secrets={"SecretStore/a": {"x": _data("x"), "y": _data("y")}}
         ),
     )
-    report = push_plan.Report(
-        True, "Synced", push_plan.MSG_SYNCED, synced={"SecretStore/a": {"x": _data("x")}}
+    report = push_report.Report(
+        True, "Synced", push_report.MSG_SYNCED, synced={"SecretStore/a": {"x": _data("x")}}
     )
-    patch = push_plan.status_patch(old, report, now=0, started=0)
+    patch = push_report.status_patch(old, report, now=0, started=0)
     assert patch is not None
     assert patch["syncedPushSecrets"] == {"SecretStore/a": {"y": None}}
     assert patch["refreshTime"] == "1970-01-01T00:00:00Z"
@@ -346,16 +355,16 @@ def test_status_patch_shrinks_the_synced_map_and_skips_a_repeated_failure() -> N
             ],
         ),
     )
-    assert push_plan.status_patch(failing, push_plan.failed("boom"), now=5, started=5) is None
+    assert push_report.status_patch(failing, push_report.failed("boom"), now=5, started=5) is None
 
 
 def test_push_failure_messages_are_esos() -> None:
     data = _data("x")
-    assert push_plan.push_failure([(data, "aws", errors.PermanentError("nope"))]) == (
+    assert push_report.push_failure([(data, "aws", errors.PermanentError("nope"))]) == (
         "set secret failed: could not write remote ref k to target secretstore aws: nope"
     )
     two = [(data, "aws", errors.InvalidSpecError("secret key k does not exist"))] * 2
-    assert push_plan.push_failure(two) == (
+    assert push_report.push_failure(two) == (
         "set secret failed: secret key k does not exist (and 1 more)"
     )
 

@@ -8,7 +8,16 @@ from typing import Any
 
 import msgspec
 
-from asyncso import model, model_push, push_plan, pushsecret_controller, settings, stores, view
+from asyncso import (
+    model,
+    model_push,
+    push_plan,
+    push_report,
+    pushsecret_controller,
+    settings,
+    stores,
+    view,
+)
 from asyncso.fake_kube import FakeKube
 from asyncso.providers import fake_push, push_registry
 
@@ -80,7 +89,7 @@ async def test_push_then_nothing_while_unchanged() -> None:
     result = await h.sync()
     assert result.ok and result.next_at is not None
     assert h.remote.remote["db-pw"].value == b"hunter2"
-    assert h.ready() == ("True", "Synced", push_plan.MSG_SYNCED)
+    assert h.ready() == ("True", "Synced", push_report.MSG_SYNCED)
     assert h.status["syncedPushSecrets"] == {
         "SecretStore/fake": {
             "db-pw": {"match": {"remoteRef": {"remoteKey": "db-pw"}, "secretKey": "pw"}}
@@ -145,7 +154,7 @@ async def test_source_deleted_with_delete_policy_cleans_the_provider() -> None:
     del h.kube.secrets[("team", "src")]
     result = await h.sync()
     assert result.retry is False and result.next_at is None  # nothing left to do
-    assert h.ready() == ("False", "SourceDeleted", push_plan.MSG_SOURCE_DELETED)
+    assert h.ready() == ("False", "SourceDeleted", push_report.MSG_SOURCE_DELETED)
     assert "db-pw" not in h.remote.remote
     assert "syncedPushSecrets" not in h.status
 
@@ -194,7 +203,7 @@ async def test_if_not_exists_keeps_the_remote() -> None:
     )
     await h.sync()
     assert h.remote.remote["taken"].value == b"theirs"
-    assert h.ready() == ("True", "Synced", push_plan.MSG_SYNCED_IF_NOT_EXISTS)
+    assert h.ready() == ("True", "Synced", push_report.MSG_SYNCED_IF_NOT_EXISTS)
 
 
 async def test_a_replica_that_is_not_leader_writes_nothing() -> None:
