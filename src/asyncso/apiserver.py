@@ -23,7 +23,7 @@ import kr8s
 import kr8s.asyncio
 import msgspec
 
-from asyncso import errors, model, names
+from asyncso import errors, model, model_push, names
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -71,6 +71,14 @@ SECRETSTORES = Resource(model.GROUP, model.VERSION, "secretstores", True, "Secre
 CLUSTERSECRETSTORES = Resource(
     model.GROUP, model.VERSION, "clustersecretstores", False, "ClusterSecretStore"
 )
+# The fan-out and push kinds (ClusterExternalSecret is v1; the push kinds are v1alpha1).
+CLUSTEREXTERNALSECRETS = Resource(
+    model.GROUP, model.VERSION, "clusterexternalsecrets", False, "ClusterExternalSecret"
+)
+PUSHSECRETS = Resource(model.GROUP, model_push.VERSION, "pushsecrets", True, "PushSecret")
+CLUSTERPUSHSECRETS = Resource(
+    model.GROUP, model_push.VERSION, "clusterpushsecrets", False, "ClusterPushSecret"
+)
 BY_KIND = {
     r.kind: r
     for r in (
@@ -84,6 +92,9 @@ BY_KIND = {
         EXTERNALSECRETS,
         SECRETSTORES,
         CLUSTERSECRETSTORES,
+        CLUSTEREXTERNALSECRETS,
+        PUSHSECRETS,
+        CLUSTERPUSHSECRETS,
     )
 }
 

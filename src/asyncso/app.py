@@ -20,12 +20,16 @@ import msgspec
 
 from asyncso import (
     apiserver,
+    clusterexternalsecret_controller,
+    clusterpushsecret_controller,
+    fanout_controller,
     kube,
     metrics,
     model,
     plan,
     ports,
     providers,
+    pushsecret_controller,
     reconciler,
     scheduler,
     settings,
@@ -35,7 +39,7 @@ from asyncso import (
     view,
     watch,
 )
-from asyncso.providers import aws_factory, fake
+from asyncso.providers import aws_factory, aws_push_factory, fake, fake_push, push_registry
 
 log = logging.getLogger("asyncso.app")
 
@@ -57,6 +61,25 @@ def default_registry(
     return registry
 
 
+def default_pushers(
+    registry: providers.ProviderRegistry, kube_client: ports.KubeReader
+) -> push_registry.PusherRegistry:
+    """The stores PushSecrets can write to: AWS (on the readers of `registry`) and fake."""
+    return push_registry.PusherRegistry(
+        [aws_push_factory.AwsPusherFactory(registry, kube_client), fake_push.FakePusherFactory()]
+    )
+
+
+def _tee(*handlers: watch.Handler) -> watch.Handler:
+    """One watch stream feeding several handlers, in order."""
+
+    def handle(event: watch.EventType, key: model.Key, raw: msgspec.Raw) -> None:
+        for handler in handlers:
+            handler(event, key, raw)
+
+    return handle
+
+
 class Operator:
     """One operator instance: its view, the store controller, the scheduler and the watchers."""
 
@@ -67,6 +90,7 @@ class Operator:
         registry: providers.ProviderRegistry,
         *,
         may_write: Callable[[], bool] | None = None,
+        pushers: push_registry.PusherRegistry | None = None,
     ) -> None:
         self.settings = config
         self.kube = kube_client
@@ -94,6 +118,60 @@ class Operator:
         self._counts: collections.Counter[str] = collections.Counter()
         self.informers: list[watch.Informer] = []
         self.ready = asyncio.Event()
+        self._init_push_and_fanout(may_write, pushers)
+
+    def _init_push_and_fanout(
+        self,
+        may_write: Callable[[], bool] | None,
+        pushers: push_registry.PusherRegistry | None,
+    ) -> None:
+        """PushSecrets, ClusterExternalSecrets and ClusterPushSecrets, each as its flag says."""
+        config, client = self.settings, self.kube
+        self.pushers = pushers or default_pushers(self.registry, client)
+        self.pushsecrets: pushsecret_controller.PushSecretController | None = None
+        self.clusterexternalsecrets: fanout_controller.FanoutController | None = None
+        self.clusterpushsecrets: fanout_controller.FanoutController | None = None
+        if config.enable_push_secret_reconciler:
+            self.pushsecrets = pushsecret_controller.PushSecretController(
+                state=self.view,
+                kube_client=client,
+                pushers=self.pushers,
+                config=config,
+                may_write=may_write,
+            )
+        if config.enable_cluster_external_secret_reconciler:
+            self.clusterexternalsecrets = clusterexternalsecret_controller.controller(
+                client, config, may_write=may_write
+            )
+        if config.enable_cluster_push_secret_reconciler:
+            self.clusterpushsecrets = clusterpushsecret_controller.controller(
+                client, config, may_write=may_write
+            )
+
+    def _push_and_fanout_informers(self) -> list[watch.Informer]:
+        """Their watches; the namespace and ExternalSecret streams are shared (`_tee`)."""
+        ns = self.settings.namespace
+        out: list[watch.Informer] = []
+        ces, cps, ps = self.clusterexternalsecrets, self.clusterpushsecrets, self.pushsecrets
+        if ces is not None:
+            out.append(self._informer(apiserver.CLUSTEREXTERNALSECRETS, ces.on_parent))
+        if cps is not None:
+            out.append(self._informer(apiserver.CLUSTERPUSHSECRETS, cps.on_parent))
+        ps_handlers = [h.on_event for h in (ps,) if h is not None]
+        ps_handlers += [h.on_child for h in (cps,) if h is not None]
+        if ps_handlers:
+            out.append(self._informer(apiserver.PUSHSECRETS, _tee(*ps_handlers), namespace=ns))
+        return out
+
+    def _namespace_handler(self) -> watch.Handler:
+        fanouts = [c for c in (self.clusterexternalsecrets, self.clusterpushsecrets) if c]
+        return _tee(self._on_namespace, *(c.on_namespace for c in fanouts))
+
+    def _externalsecret_handler(self) -> watch.Handler:
+        ces = self.clusterexternalsecrets
+        if ces is None:
+            return self._on_externalsecret
+        return _tee(self._on_externalsecret, ces.on_child)
 
     # --- run -----------------------------------------------------------------------------------
 
@@ -115,7 +193,7 @@ class Operator:
         """Watch and reconcile until cancelled; every task it starts ends with it."""
         ns = self.settings.namespace
         informers = [
-            self._informer(apiserver.NAMESPACES, self._on_namespace),
+            self._informer(apiserver.NAMESPACES, self._namespace_handler()),
             self._informer(apiserver.SECRETSTORES, self.stores.on_event, namespace=ns),
             self._informer(
                 apiserver.SECRETS,
@@ -123,7 +201,8 @@ class Operator:
                 namespace=ns,
                 label_selector=f"{model.LABEL_MANAGED}=true",
             ),
-            self._informer(apiserver.EXTERNALSECRETS, self._on_externalsecret, namespace=ns),
+            self._informer(apiserver.EXTERNALSECRETS, self._externalsecret_handler(), namespace=ns),
+            *self._push_and_fanout_informers(),
         ]
         if self.settings.enable_cluster_store_reconciler:
             informers.insert(1, self._informer(apiserver.CLUSTERSECRETSTORES, self.stores.on_event))
@@ -135,6 +214,13 @@ class Operator:
             await tasks.start(self.scheduler.run, name="scheduler")
             self._start_workers()
             await tasks.start(self.stores.run, name="stores")
+            for name, controller in (
+                ("pushsecrets", self.pushsecrets),
+                ("clusterexternalsecrets", self.clusterexternalsecrets),
+                ("clusterpushsecrets", self.clusterpushsecrets),
+            ):
+                if controller is not None:
+                    await tasks.start(controller.run, name=name)
             self.ready.set()
             log.info("watchers synced; reconciling", extra={"externalsecrets": len(self.scheduler)})
 

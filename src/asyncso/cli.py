@@ -85,6 +85,21 @@ def _add_run_flags(run: argparse.ArgumentParser) -> None:
         "reconcile ClusterSecretStores and ExternalSecrets that use them",
     )
     run.add_argument("--refresh-jitter", type=float, default=d.refresh_jitter)
+    _bool_flag(
+        run,
+        "enable-cluster-external-secret-reconciler",
+        d.enable_cluster_external_secret_reconciler,
+        "reconcile ClusterExternalSecrets",
+    )
+    _bool_flag(
+        run, "enable-push-secret-reconciler", d.enable_push_secret_reconciler, "push PushSecrets"
+    )
+    _bool_flag(
+        run,
+        "enable-cluster-push-secret-reconciler",
+        d.enable_cluster_push_secret_reconciler,
+        "reconcile ClusterPushSecrets",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from asyncso import apiserver, errors, model
+from asyncso import apiserver, errors, model, selectors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +29,19 @@ class Event:
     message: str
 
 
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386, as the apiserver applies a merge patch: maps merge, `null` deletes a key."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
+
+
 class FakeKube:
     """Objects by (namespace, name); every call is recorded in `calls` as (verb, ns, name)."""
 
@@ -39,6 +52,8 @@ class FakeKube:
         self.statuses: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.finalizers: dict[tuple[str, str, str], list[str]] = {}
         self.events: list[Event] = []
+        #: Our custom objects as JSON, by (kind, namespace, name) (`ports.KubeObjects`).
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.tokens: list[model.Key] = []
         self.calls: list[tuple[str, str, str]] = []
         #: Raise this on the next call of that verb (e.g. {"patch_status": ApiUnavailableError}).
@@ -144,13 +159,16 @@ class FakeKube:
     async def patch_status(self, kind: str, namespace: str, name: str, status: Any) -> None:
         self._enter("patch_status", apiserver.BY_KIND[kind], namespace, name, "metadata")
         key = (kind, namespace, name)
-        self.statuses[key] = {**self.statuses.get(key, {}), **status}
+        self.statuses[key] = merge_patch(self.statuses.get(key, {}), status)
 
     async def set_finalizers(
         self, kind: str, namespace: str, name: str, *, finalizers: list[str], resource_version: str
     ) -> None:
         self._enter("set_finalizers", apiserver.BY_KIND[kind], namespace, name, "metadata")
         self.finalizers[(kind, namespace, name)] = list(finalizers)
+        stored = self.objects.get((kind, namespace, name))
+        if stored is not None:
+            stored["metadata"]["finalizers"] = list(finalizers)
 
     async def emit_event(
         self, involved: model.ObjectMeta, *, kind: str, type_: str, reason: str, message: str
@@ -173,4 +191,74 @@ class FakeKube:
 
     def writes(self) -> list[tuple[str, str, str]]:
         """The calls that changed something (no reads, no events)."""
-        return [c for c in self.calls if not c[0].startswith("get_") and c[0] != "emit_event"]
+        return [
+            c for c in self.calls if not c[0].startswith(("get_", "list_")) and c[0] != "emit_event"
+        ]
+
+    # --- ports.KubeObjects ---------------------------------------------------------------------
+
+    def put_object(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Store an object as if someone else had created it (tests)."""
+        meta = body["metadata"]
+        meta["resourceVersion"] = str(next(self._versions))
+        meta.setdefault("uid", f"uid-{kind}-{meta['name']}")
+        self.objects[(kind, meta.get("namespace", ""), meta["name"])] = body
+        return body
+
+    async def get_object(
+        self, kind: str, namespace: str, name: str, *, field: str = "metadata"
+    ) -> dict[str, Any] | None:
+        self._enter("get_object", apiserver.BY_KIND[kind], namespace, name, field)
+        found = self.objects.get((kind, namespace, name))
+        return None if found is None else msgspec.json.decode(msgspec.json.encode(found))
+
+    async def create_object(
+        self, kind: str, body: dict[str, Any], *, field: str = "metadata"
+    ) -> dict[str, Any]:
+        meta = body["metadata"]
+        namespace = meta.get("namespace", "")
+        self._enter("create_object", apiserver.BY_KIND[kind], namespace, meta["name"], field)
+        if (kind, namespace, meta["name"]) in self.objects:
+            raise errors.api_error(
+                409, f"{kind} {meta['name']!r} already exists", reason="Conflict"
+            )
+        stored: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(body))
+        return self.put_object(kind, stored)
+
+    async def replace_object(
+        self, kind: str, body: dict[str, Any], *, field: str = "metadata"
+    ) -> dict[str, Any]:
+        meta = body["metadata"]
+        namespace = meta.get("namespace", "")
+        self._enter("replace_object", apiserver.BY_KIND[kind], namespace, meta["name"], field)
+        current = self.objects.get((kind, namespace, meta["name"]))
+        if current is None:
+            raise errors.api_error(404, f"{kind} {meta['name']!r} not found", reason="NotFound")
+        if meta.get("resourceVersion") != current["metadata"]["resourceVersion"]:
+            raise errors.api_error(409, "the object has been modified", reason="Conflict")
+        stored: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(body))
+        stored["metadata"]["uid"] = current["metadata"]["uid"]
+        return self.put_object(kind, stored)
+
+    async def delete_object(
+        self, kind: str, namespace: str, name: str, *, uid: str = "", field: str = "metadata"
+    ) -> None:
+        self._enter("delete_object", apiserver.BY_KIND[kind], namespace, name, field)
+        current = self.objects.get((kind, namespace, name))
+        if current is None:
+            return
+        if uid and uid != current["metadata"]["uid"]:
+            raise errors.api_error(409, "precondition failed: uid", reason="Conflict")
+        del self.objects[(kind, namespace, name)]
+
+    async def list_secrets(
+        self, namespace: str, *, selector: model.LabelSelector, field: str = "metadata"
+    ) -> list[model.Secret]:
+        apiserver.path(apiserver.SECRETS, namespace=namespace, field=field)
+        selectors.check(selector, field=field)
+        self.calls.append(("list_secrets", namespace, ""))
+        return [
+            secret
+            for (ns, _), secret in sorted(self.secrets.items())
+            if ns == namespace and selectors.matches(selector, secret.metadata.labels)
+        ]

@@ -19,7 +19,7 @@ from typing import Any
 import kr8s.asyncio
 import msgspec
 
-from asyncso import apiserver, errors, model, timing
+from asyncso import apiserver, errors, model, selectors, timing
 
 log = logging.getLogger("asyncso.kube")
 
@@ -44,6 +44,14 @@ class _TokenStatus(msgspec.Struct):
 
 class _TokenRequest(msgspec.Struct):
     status: _TokenStatus
+
+
+def _api_version(kind: str) -> str:
+    """The apiVersion of one of our kinds (the push kinds are v1alpha1)."""
+    resource = apiserver.BY_KIND.get(kind)
+    if resource is None or not resource.group:
+        return model.API_VERSION
+    return f"{resource.group}/{resource.version}"
 
 
 def _secret_body(secret: model.Secret) -> bytes:
@@ -187,7 +195,7 @@ class Kube:
             "kind": "Event",
             "metadata": {"name": name, "namespace": namespace},
             "involvedObject": {
-                "apiVersion": model.API_VERSION,
+                "apiVersion": _api_version(kind),
                 "kind": kind,
                 "name": involved.name,
                 "namespace": involved.namespace,
@@ -251,3 +259,85 @@ class Kube:
         except errors.ApiNotFoundError:
             raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found") from None
         return msgspec.json.decode(content, type=_TokenRequest).status.token
+
+    # --- any of our objects, as JSON (fan-out children, push sources; ports.KubeObjects) -------
+
+    async def get_object(
+        self, kind: str, namespace: str, name: str, *, field: str = "metadata"
+    ) -> dict[str, Any] | None:
+        found = await self._get(apiserver.BY_KIND[kind], namespace, name, field=field)
+        return None if found is None else _as_object(found)
+
+    async def create_object(
+        self, kind: str, body: dict[str, Any], *, field: str = "metadata"
+    ) -> dict[str, Any]:
+        resource = apiserver.BY_KIND[kind]
+        meta = body["metadata"]
+        namespace = meta.get("namespace", "")
+        apiserver.path(resource, namespace=namespace, name=meta["name"], field=field)
+        url = apiserver.path(resource, namespace=namespace, field=field)
+        what = f"create {kind} {namespace}/{meta['name']}"
+        return _as_object(await self._call("POST", url, body=_encoder.encode(body), what=what))
+
+    async def replace_object(
+        self, kind: str, body: dict[str, Any], *, field: str = "metadata"
+    ) -> dict[str, Any]:
+        meta = body["metadata"]
+        namespace = meta.get("namespace", "")
+        url = apiserver.path(
+            apiserver.BY_KIND[kind], namespace=namespace, name=meta["name"], field=field
+        )
+        what = f"update {kind} {namespace}/{meta['name']}"
+        return _as_object(await self._call("PUT", url, body=_encoder.encode(body), what=what))
+
+    async def delete_object(
+        self, kind: str, namespace: str, name: str, *, uid: str = "", field: str = "metadata"
+    ) -> None:
+        url = apiserver.path(apiserver.BY_KIND[kind], namespace=namespace, name=name, field=field)
+        options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if uid:
+            options["preconditions"] = {"uid": uid}
+        with contextlib.suppress(errors.ApiNotFoundError):
+            await self._call(
+                "DELETE",
+                url,
+                body=_encoder.encode(options),
+                what=f"delete {kind} {namespace}/{name}",
+            )
+
+    async def list_secrets(
+        self, namespace: str, *, selector: model.LabelSelector, field: str = "metadata"
+    ) -> list[model.Secret]:
+        """The Secrets of one namespace matching `selector` (paged as the apiserver pages)."""
+        url = apiserver.path(apiserver.SECRETS, namespace=namespace, field=field)
+        params = {"labelSelector": selectors.query(selector, field=field), "limit": "500"}
+        found: list[model.Secret] = []
+        while True:
+            async with self._gate:
+                content = await apiserver.call(
+                    self.api, "GET", url, params=params, what=f"list Secrets in {namespace}"
+                )
+            page = _secret_list_decoder.decode(content)
+            found.extend(page.items)
+            if not page.metadata.continue_:
+                return found
+            params["continue"] = page.metadata.continue_
+
+
+class _ListMeta(msgspec.Struct, rename={"continue_": "continue"}):
+    continue_: str = ""
+
+
+class _SecretList(msgspec.Struct):
+    metadata: _ListMeta = msgspec.field(default_factory=_ListMeta)
+    items: list[model.Secret] = []
+
+
+_secret_list_decoder = msgspec.json.Decoder(_SecretList)
+
+
+def _as_object(content: bytes) -> dict[str, Any]:
+    decoded = msgspec.json.decode(content)
+    if not isinstance(decoded, dict):
+        raise errors.ApiUnavailableError("the apiserver answered with something not an object")
+    return decoded

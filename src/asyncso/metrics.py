@@ -11,6 +11,8 @@ instances in one process do not collide.
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -58,6 +60,69 @@ CLUSTERSECRETSTORE_STATUS_CONDITION = Gauge(
     ["name", "condition", "status"],
     registry=REGISTRY,
 )
+
+# --- ESO's names for the fan-out and push controllers (durations in nanoseconds, as ESO's
+# `float64(time.Since(start))`) ------------------------------------------------------------------
+_CONDITION_LABELS = ["name", "namespace", "condition", "status"]
+CLUSTEREXTERNALSECRET_STATUS_CONDITION = Gauge(
+    "clusterexternalsecret_status_condition",
+    "The status condition of a specific Cluster External Secret",
+    _CONDITION_LABELS,
+    registry=REGISTRY,
+)
+CLUSTEREXTERNALSECRET_RECONCILE_DURATION = Gauge(
+    "clusterexternalsecret_reconcile_duration",
+    "The duration time to reconcile the Cluster External Secret",
+    ["name", "namespace"],
+    registry=REGISTRY,
+)
+PUSHSECRET_STATUS_CONDITION = Gauge(
+    "pushsecret_status_condition",
+    "The status condition of a specific Push Secret",
+    _CONDITION_LABELS,
+    registry=REGISTRY,
+)
+PUSHSECRET_RECONCILE_DURATION = Gauge(
+    "pushsecret_reconcile_duration",
+    "The duration time to reconcile the Push Secret",
+    ["name", "namespace"],
+    registry=REGISTRY,
+)
+CLUSTERPUSHSECRET_STATUS_CONDITION = Gauge(
+    "clusterpushsecret_status_condition",
+    "The status condition of a specific Cluster Push Secret",
+    _CONDITION_LABELS,
+    registry=REGISTRY,
+)
+CLUSTERPUSHSECRET_RECONCILE_DURATION = Gauge(
+    "clusterpushsecret_reconcile_duration",
+    "The duration time to reconcile the Cluster Push Secret",
+    ["name", "namespace"],
+    registry=REGISTRY,
+)
+
+
+def set_ready(
+    condition: Gauge, duration: Gauge, *, name: str, namespace: str, ready: bool, seconds: float
+) -> None:
+    """A Ready condition pair (1 for the current status, 0 for the other) and the duration of
+    the reconcile that found it, for one of the fan-out or push kinds."""
+    for status in ("True", "False"):
+        value = 1.0 if (status == "True") == ready else 0.0
+        condition.labels(name=name, namespace=namespace, condition="Ready", status=status).set(
+            value
+        )
+    duration.labels(name=name, namespace=namespace).set(seconds * 1e9)
+
+
+def forget(condition: Gauge, duration: Gauge, *, name: str, namespace: str) -> None:
+    """Drop the series of an object that is gone."""
+    for status in ("True", "False"):
+        with contextlib.suppress(KeyError):
+            condition.remove(name, namespace, "Ready", status)
+    with contextlib.suppress(KeyError):
+        duration.remove(name, namespace)
+
 
 # --- ours --------------------------------------------------------------------------------------
 RECONCILE_SECONDS = Histogram(

@@ -7,9 +7,10 @@ the core knowing them, and unit tests can pass in-memory doubles.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-from asyncso import model
+from asyncso import errors, model, model_push
 
 
 class SecretsProvider(Protocol):
@@ -132,3 +133,91 @@ class KubeWriter(Protocol):
 class KubeClient(KubeReader, KubeWriter, Protocol):
     """Everything the reconciler and the store controller do on the cluster (`kube.Kube`, and
     `fake_kube.FakeKube` in tests)."""
+
+
+# --- fan-out and push (ClusterExternalSecret, PushSecret, ClusterPushSecret) -------------------
+
+
+class KubeObjects(Protocol):
+    """Our custom objects as JSON (the children a ClusterExternalSecret or ClusterPushSecret
+    creates) and the Secrets a PushSecret selects. `kind` is one of `apiserver.BY_KIND`; names
+    are checked as `KubeReader`'s."""
+
+    async def get_object(
+        self, kind: str, namespace: str, name: str, *, field: str = "metadata"
+    ) -> dict[str, Any] | None:
+        """The object, or None when it does not exist."""
+        ...
+
+    async def create_object(
+        self, kind: str, body: dict[str, Any], *, field: str = "metadata"
+    ) -> dict[str, Any]:
+        """POST; an existing object is an `errors.ApiConflictError`."""
+        ...
+
+    async def replace_object(
+        self, kind: str, body: dict[str, Any], *, field: str = "metadata"
+    ) -> dict[str, Any]:
+        """PUT with the body's resourceVersion: a concurrent change is `ApiConflictError`."""
+        ...
+
+    async def delete_object(
+        self, kind: str, namespace: str, name: str, *, uid: str = "", field: str = "metadata"
+    ) -> None:
+        """DELETE (only that incarnation when `uid` is given); absent is fine."""
+        ...
+
+    async def list_secrets(
+        self, namespace: str, *, selector: model.LabelSelector, field: str = "metadata"
+    ) -> list[model.Secret]:
+        """The Secrets of `namespace` that `selector` selects."""
+        ...
+
+
+class FanoutKube(KubeObjects, KubeWriter, Protocol):
+    """What the fan-out controller does on the cluster (`kube.Kube`, `FakeKube`)."""
+
+
+class PushKube(KubeObjects, KubeClient, Protocol):
+    """What the PushSecret controller does on the cluster (`kube.Kube`, `FakeKube`)."""
+
+
+class SecretsPusher(Protocol):
+    """Writes to one store as one credential identity (the write side of `SecretsProvider`).
+
+    Safety, for every implementation: a remote secret that does not carry ESO's managed-by mark
+    is never overwritten (the push fails, saying so) nor deleted (the delete is a no-op); a push
+    that fails leaves that remote secret as it was; nothing is written when the remote value is
+    already the one to push. Errors are `errors.AsyncsoError`s without values.
+    """
+
+    async def push(
+        self,
+        entries: Sequence[model_push.PushEntry],
+        *,
+        update_policy: model_push.UpdatePolicy,
+        verify: bool,
+    ) -> list[model_push.PushResult | errors.AsyncsoError]:
+        """Push every entry (entries with the same remote key land in one write); one result
+        or error per entry, in order. `verify`: also check ownership and metadata (tags,
+        description, policy) of remote secrets whose value is unchanged (a new spec)."""
+        ...
+
+    async def delete(
+        self, locations: Sequence[model_push.RemoteLocation]
+    ) -> list[errors.AsyncsoError | None]:
+        """Delete what we pushed (a `property` removes that key only); one error or None per
+        location. Absent or unmanaged remote secrets are left alone (ESO's semantics)."""
+        ...
+
+
+class PusherFactory(Protocol):
+    """Builds (and caches) the pusher for a store, as seen from a PushSecret's namespace."""
+
+    def handles(self, store: model.SecretStore) -> bool:
+        """True when this factory can push to the store's `spec.provider`."""
+        ...
+
+    async def pusher_for(self, store: model.SecretStore, *, namespace: str) -> SecretsPusher:
+        """The pusher for `store` used by a PushSecret in `namespace`."""
+        ...

@@ -44,3 +44,8 @@ class Settings:
     enable_cluster_store_reconciler: bool = True
     #: Upper bound on the random delay added to each refresh, as a fraction of the interval.
     refresh_jitter: float = 0.1
+    #: ESO's --enable-cluster-external-secret-reconciler, --enable-push-secret-reconciler and
+    #: --enable-cluster-push-secret-reconciler.
+    enable_cluster_external_secret_reconciler: bool = True
+    enable_push_secret_reconciler: bool = True
+    enable_cluster_push_secret_reconciler: bool = True

@@ -98,7 +98,7 @@ async def test_default_install_applies_cleanly(
     install: Installer, kube: kr8s.asyncio.Api, namespace: str, chart_with_crds: pathlib.Path
 ) -> None:
     objects = await install({}, release=_release(), namespace=namespace, chart_dir=chart_with_crds)
-    assert len(find(objects, "CustomResourceDefinition")) == 3
+    assert len(find(objects, "CustomResourceDefinition")) == 6
     for obj in objects:
         status, stored = await _call(kube, "GET", object_path(obj))
         assert status == 200, (obj["kind"], stored)
@@ -130,6 +130,8 @@ async def test_ha_install_applies_cleanly(
         "PodDisruptionBudget",
         "Role",
         "Role",
+        "Role",  # PushSecrets (templates/rbac-push.yaml)
+        "RoleBinding",
         "RoleBinding",
         "RoleBinding",
         "Service",
@@ -212,9 +214,22 @@ MATRIX: list[tuple[str, str, str, str, str, str, bool]] = [
     ("create", "coordination.k8s.io", "leases", "", "@", "", True),
     ("get", "coordination.k8s.io", "leases", "", "@", "external-secrets-controller", True),
     ("update", "coordination.k8s.io", "leases", "", "@", "external-secrets-controller", True),
+    # push and fan-out (templates/rbac-push.yaml): ClusterExternalSecrets create and delete
+    # ExternalSecrets, ClusterPushSecrets PushSecrets
+    ("create", ES, "externalsecrets", "", ELSEWHERE, "", True),
+    ("delete", ES, "externalsecrets", "", ELSEWHERE, "es", True),
+    # ClusterExternalSecrets read and replace the children they fan out (rbac-push.yaml).
+    ("get", ES, "externalsecrets", "", ELSEWHERE, "es", True),
+    ("update", ES, "externalsecrets", "", ELSEWHERE, "es", True),
+    ("watch", ES, "pushsecrets", "", "", "", True),
+    ("patch", ES, "pushsecrets", "status", ELSEWHERE, "ps", True),
+    ("create", ES, "pushsecrets", "", ELSEWHERE, "", True),
+    ("patch", ES, "clusterexternalsecrets", "status", "", "c", True),
+    ("update", ES, "clusterpushsecrets", "finalizers", "", "c", True),
     # what it must not be able to do
-    ("create", ES, "externalsecrets", "", ELSEWHERE, "", False),
-    ("delete", ES, "externalsecrets", "", ELSEWHERE, "es", False),
+    ("create", ES, "clusterexternalsecrets", "", "", "", False),
+    ("delete", ES, "clusterpushsecrets", "", "", "c", False),
+    ("update", ES, "pushsecrets", "status", ELSEWHERE, "ps", False),
     ("update", ES, "secretstores", "", ELSEWHERE, "s", False),
     ("delete", ES, "clustersecretstores", "", "", "c", False),
     ("update", "", "configmaps", "", ELSEWHERE, "cm", False),
@@ -222,8 +237,6 @@ MATRIX: list[tuple[str, str, str, str, str, str, bool]] = [
     ("update", "", "namespaces", "", "", "n", False),
     ("delete", "", "events", "", ELSEWHERE, "e", False),
     # grants the code never used (issue 10)
-    ("get", ES, "externalsecrets", "", ELSEWHERE, "es", False),
-    ("update", ES, "externalsecrets", "", ELSEWHERE, "es", False),
     ("update", ES, "externalsecrets", "status", ELSEWHERE, "es", False),
     ("update", ES, "clustersecretstores", "status", "", "c", False),
     ("patch", "", "secrets", "", ELSEWHERE, "x", False),

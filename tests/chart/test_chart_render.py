@@ -72,7 +72,14 @@ def chart_with_crds(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
 def test_default_objects() -> None:
     objects = render_chart({})
     kinds = sorted(o["kind"] for o in objects if o["kind"] != "CustomResourceDefinition")
-    assert kinds == ["ClusterRole", "ClusterRoleBinding", "Deployment", "ServiceAccount"]
+    assert kinds == [  # the second role and binding: push and fan-out (test_chart_push.py)
+        "ClusterRole",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ClusterRoleBinding",
+        "Deployment",
+        "ServiceAccount",
+    ]
 
 
 def test_default_args_parse_to_the_binarys_defaults() -> None:
@@ -183,13 +190,13 @@ EXPECTED_RULES: list[dict[str, list[str]]] = [
 
 
 def test_cluster_role_grants_exactly_what_the_operator_uses() -> None:
-    (role,) = find(render_chart({}), "ClusterRole")
+    (role,) = find(render_chart({}), "ClusterRole", "asyncso-controller")
     assert role["rules"] == EXPECTED_RULES
 
 
 def test_no_grant_the_code_never_uses() -> None:
     """The grants issue 10 found unused stay gone (each would widen what a bug can reach)."""
-    (role,) = find(render_chart({}), "ClusterRole")
+    (role,) = find(render_chart({}), "ClusterRole", "asyncso-controller")
     grants = {
         (group, resource, verb)
         for rule in role["rules"]

@@ -27,9 +27,12 @@ def path_of(body: dict[str, Any]) -> str:
         "ExternalSecret": "externalsecrets",
         "SecretStore": "secretstores",
         "ClusterSecretStore": "clustersecretstores",
+        "ClusterExternalSecret": "clusterexternalsecrets",
+        "PushSecret": "pushsecrets",
+        "ClusterPushSecret": "clusterpushsecrets",
     }[kind]
     base = "/api/v1" if body["apiVersion"] == "v1" else f"/apis/{body['apiVersion']}"
-    if kind in ("Namespace", "ClusterSecretStore"):
+    if kind in ("Namespace", "ClusterSecretStore", "ClusterExternalSecret", "ClusterPushSecret"):
         return f"{base}/{plural}"
     return f"{base}/namespaces/{ns}/{plural}"
 

@@ -278,6 +278,18 @@ async def test_discovery_has_short_names_and_category(
         "externalsecrets": (["es"], ["external-secrets"], True),
         "secretstores": (["ss"], ["external-secrets"], True),
         "clustersecretstores": (["css"], ["external-secrets"], False),
+        "clusterexternalsecrets": (["ces"], ["external-secrets"], False),
+    }
+    status, discovery = await request(kube, "GET", "/apis/external-secrets.io/v1alpha1")
+    assert status == 200, discovery
+    found = {
+        r["name"]: (r.get("shortNames"), r.get("categories"), r["namespaced"])
+        for r in discovery["resources"]
+        if "/" not in r["name"]
+    }
+    assert found == {
+        "pushsecrets": (["ps"], ["external-secrets"], True),
+        "clusterpushsecrets": (None, ["external-secrets"], False),
     }
 
 

@@ -28,3 +28,7 @@ def test_demo_syncs_the_examples() -> None:
     assert "DATABASE_URL: postgres://app:s3cr3t-from-localstack@db.internal:5432/app" in out
     assert "Secret demo/db-password (synced by asyncso):\n  password: s3cr3t-from-localstack" in out
     assert "Secret demo/db-all (synced by asyncso):" in out
+    # examples/pushsecret.yaml: pushed to LocalStack by a PushSecret, read back.
+    assert (
+        "Secret demo/api-token-roundtrip (synced by asyncso):\n  token: made-in-the-cluster" in out
+    )

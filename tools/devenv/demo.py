@@ -25,7 +25,12 @@ from devenv import bench
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 NAMESPACE = "demo"
 SEED = {"username": "app", "password": "s3cr3t-from-localstack", "host": "db.internal"}
-PLURALS = {"Secret": "secrets", "SecretStore": "secretstores", "ExternalSecret": "externalsecrets"}
+PLURALS = {
+    "Secret": "secrets",
+    "SecretStore": "secretstores",
+    "ExternalSecret": "externalsecrets",
+    "PushSecret": "pushsecrets",
+}
 
 
 async def _apply(api: kr8s.asyncio.Api, doc: dict[str, Any]) -> None:

@@ -60,6 +60,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and .Values.processClusterStore (not (and .Values.scopedNamespace .Values.scopedRBAC)) }}true{{ end }}
 {{- end }}
 
+{{/* True ("true") when ClusterExternalSecrets / ClusterPushSecrets are reconciled: both are
+cluster-wide, so never with scopedRBAC (as in ESO's chart). */}}
+{{- define "asyncso.clusterExternalSecrets" -}}
+{{- if and .Values.processClusterExternalSecret (not (and .Values.scopedNamespace .Values.scopedRBAC)) }}true{{ end }}
+{{- end }}
+{{- define "asyncso.clusterPushSecrets" -}}
+{{- if and .Values.processClusterPushSecret (not (and .Values.scopedNamespace .Values.scopedRBAC)) }}true{{ end }}
+{{- end }}
+
 {{/* Container args, one per line. Boolean flags use the forms `asyncso run` parses
 (--flag / --no-flag); everything else is --key=value, as in ESO's chart. */}}
 {{- define "asyncso.args" -}}
@@ -77,6 +86,15 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- if not (include "asyncso.clusterStores" .) }}
 - --no-enable-cluster-store-reconciler
+{{- end }}
+{{- if not (include "asyncso.clusterExternalSecrets" .) }}
+- --no-enable-cluster-external-secret-reconciler
+{{- end }}
+{{- if not .Values.processPushSecret }}
+- --no-enable-push-secret-reconciler
+{{- end }}
+{{- if not (include "asyncso.clusterPushSecrets" .) }}
+- --no-enable-cluster-push-secret-reconciler
 {{- end }}
 {{- if .Values.controllerClass }}
 - {{ printf "--controller-class=%s" .Values.controllerClass | quote }}

@@ -1,0 +1,213 @@
+"""The PushSecret controller on `FakeKube` and the fake provider's pusher: ESO's statuses,
+deletion policy, source-deleted cleanup, finalizer, refusals, templates, no writes when
+unchanged, and no value in status or Events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from asyncso import (
+    model,
+    model_push,
+    push_plan,
+    push_report,
+    pushsecret_controller,
+    settings,
+    stores,
+    view,
+)
+from asyncso.fake_kube import FakeKube
+from asyncso.providers import fake_push, push_registry
+
+KEY = ("team", "push")
+STORE = msgspec.convert(
+    {
+        "metadata": {"name": "fake", "namespace": "team", "generation": 1},
+        "spec": {"provider": {"fake": {"data": [{"key": "taken", "value": "theirs"}]}}},
+    },
+    model.SecretStore,
+)
+
+
+class Harness:
+    def __init__(self, **spec: Any) -> None:
+        self.kube = FakeKube()
+        self.state = view.View()
+        key = stores.store_key("SecretStore", "team", "fake")
+        self.state.stores[key] = stores.StoreEntry(STORE.metadata, "SecretStore", STORE)
+        self.factory = fake_push.FakePusherFactory()
+        self.leader = True
+        self.controller = pushsecret_controller.PushSecretController(
+            state=self.state,
+            kube_client=self.kube,
+            pushers=push_registry.PusherRegistry([self.factory]),
+            config=settings.Settings(),
+            may_write=lambda: self.leader,
+        )
+        self.body: dict[str, Any] = {
+            "apiVersion": "external-secrets.io/v1alpha1",
+            "kind": "PushSecret",
+            "metadata": {"name": "push", "namespace": "team", "generation": 1, "uid": "u"},
+            "spec": {
+                "secretStoreRefs": [{"name": "fake"}],
+                "selector": {"secret": {"name": "src"}},
+                "data": [{"match": {"secretKey": "pw", "remoteRef": {"remoteKey": "db-pw"}}}],
+                **spec,
+            },
+        }
+        self.source({"pw": b"hunter2", "user": b"alice"})
+
+    def source(self, data: dict[str, bytes], name: str = "src", **labels: str) -> None:
+        meta = model.ObjectMeta(name=name, namespace="team", labels=labels)
+        self.kube.put_secret(model.Secret(metadata=meta, data=data))
+
+    @property
+    def remote(self) -> fake_push.FakePusher:
+        return self.factory.pushers[("SecretStore", "team", "fake")]
+
+    async def sync(self) -> Any:
+        """One sync of the object as the watch would show it now (status as last written)."""
+        self.body["status"] = self.kube.statuses.get(("PushSecret", *KEY), {})
+        finalizers = self.kube.finalizers.get(("PushSecret", *KEY))
+        if finalizers is not None:
+            self.body["metadata"]["finalizers"] = finalizers
+        self.controller.on_event("MODIFIED", KEY, msgspec.Raw(msgspec.json.encode(self.body)))
+        return await self.controller.sync(KEY)
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return self.kube.statuses[("PushSecret", *KEY)]
+
+    def ready(self) -> tuple[str, str, str] | None:
+        return self.kube.ready("PushSecret", *KEY)
+
+
+async def test_push_then_nothing_while_unchanged() -> None:
+    h = Harness()
+    result = await h.sync()
+    assert result.ok and result.next_at is not None
+    assert h.remote.remote["db-pw"].value == b"hunter2"
+    assert h.ready() == ("True", "Synced", push_report.MSG_SYNCED)
+    assert h.status["syncedPushSecrets"] == {
+        "SecretStore/fake": {
+            "db-pw": {"match": {"remoteRef": {"remoteKey": "db-pw"}, "secretKey": "pw"}}
+        }
+    }
+    assert h.status["syncedResourceVersion"].startswith("1-")
+    assert [e.reason for e in h.kube.events] == ["Synced"]
+    h.remote.writes.clear()
+    h.kube.events.clear()
+    assert (await h.sync()).ok
+    assert h.remote.writes == [] and h.kube.events == []
+    assert "hunter2" not in repr(h.kube.statuses) + repr(h.kube.events)
+
+
+async def test_refusal_of_a_remote_we_do_not_manage_keeps_the_record() -> None:
+    h = Harness()
+    await h.sync()
+    h.body["spec"]["data"].append(
+        {"match": {"secretKey": "user", "remoteRef": {"remoteKey": "taken"}}}
+    )
+    h.body["metadata"]["generation"] = 2
+    result = await h.sync()
+    assert result.retry
+    status, reason, message = h.ready() or ("", "", "")
+    assert (status, reason) == ("False", "Errored")
+    assert message == (
+        "set secret failed: could not write remote ref user to target secretstore fake: "
+        "secret not managed by external-secrets"
+    )
+    assert h.remote.remote["taken"].value == b"theirs"
+    assert set(h.status["syncedPushSecrets"]["SecretStore/fake"]) == {"db-pw"}
+    assert h.kube.events[-1].type == "Warning"
+
+
+async def test_deletion_policy_delete_removes_dropped_entries_and_cleans_up_on_delete() -> None:
+    h = Harness(deletionPolicy="Delete")
+    await h.sync()
+    assert h.kube.finalizers[("PushSecret", *KEY)] == [model_push.FINALIZER]
+    h.body["spec"]["data"] = [{"match": {"secretKey": "user", "remoteRef": {"remoteKey": "u"}}}]
+    h.body["metadata"]["generation"] = 2
+    await h.sync()
+    assert set(h.remote.remote) == {"taken", "u"}  # db-pw deleted, theirs kept
+    assert list(h.status["syncedPushSecrets"]["SecretStore/fake"]) == ["u"]
+    h.body["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+    assert (await h.sync()).ok
+    assert set(h.remote.remote) == {"taken"}
+    assert h.kube.finalizers[("PushSecret", *KEY)] == []
+
+
+async def test_deletion_policy_none_leaves_what_was_pushed() -> None:
+    h = Harness()
+    await h.sync()
+    h.body["spec"]["data"] = []
+    h.body["metadata"]["generation"] = 2
+    await h.sync()
+    assert "db-pw" in h.remote.remote
+
+
+async def test_source_deleted_with_delete_policy_cleans_the_provider() -> None:
+    h = Harness(deletionPolicy="Delete")
+    await h.sync()
+    del h.kube.secrets[("team", "src")]
+    result = await h.sync()
+    assert result.retry is False and result.next_at is None  # nothing left to do
+    assert h.ready() == ("False", "SourceDeleted", push_report.MSG_SOURCE_DELETED)
+    assert "db-pw" not in h.remote.remote
+    assert "syncedPushSecrets" not in h.status
+
+
+async def test_a_missing_source_without_delete_policy_is_an_error() -> None:
+    h = Harness()
+    del h.kube.secrets[("team", "src")]
+    assert (await h.sync()).retry
+    assert h.ready() == ("False", "Errored", "could not get source secret")
+
+
+async def test_generators_are_refused_clearly() -> None:
+    h = Harness(selector={"generatorRef": {"name": "g", "kind": "Password"}})
+    await h.sync()
+    assert h.ready() == ("False", "Errored", push_plan.MSG_GENERATOR)
+
+
+async def test_template_renders_over_the_source_keys() -> None:
+    h = Harness(
+        template={"engineVersion": "jinja", "data": {"dsn": "{{ user }}:{{ pw }}@db"}},
+        data=[
+            {"match": {"secretKey": "dsn", "remoteRef": {"remoteKey": "dsn"}}},
+            {"match": {"secretKey": "pw", "remoteRef": {"remoteKey": "db-pw"}}},
+        ],
+    )
+    await h.sync()
+    assert h.remote.remote["dsn"].value == b"alice:hunter2@db"
+    assert h.remote.remote["db-pw"].value == b"hunter2"  # untemplated keys stay (ESO)
+
+
+async def test_label_selected_sources_and_data_to_bundle() -> None:
+    h = Harness(
+        selector={"secret": {"selector": {"matchLabels": {"push": "yes"}}}},
+        data=[],
+        dataTo=[{"storeRef": {"name": "fake"}, "remoteKey": "bundle", "match": {"regexp": "^k"}}],
+    )
+    h.source({"k1": b"a", "other": b"x"}, name="one", push="yes")
+    await h.sync()
+    assert h.remote.remote["bundle"].value == b'{"k1":"a"}'
+
+
+async def test_if_not_exists_keeps_the_remote() -> None:
+    h = Harness(
+        updatePolicy="IfNotExists",
+        data=[{"match": {"secretKey": "pw", "remoteRef": {"remoteKey": "taken"}}}],
+    )
+    await h.sync()
+    assert h.remote.remote["taken"].value == b"theirs"
+    assert h.ready() == ("True", "Synced", push_report.MSG_SYNCED_IF_NOT_EXISTS)
+
+
+async def test_a_replica_that_is_not_leader_writes_nothing() -> None:
+    h = Harness()
+    h.leader = False
+    assert (await h.sync()).retry
+    assert h.kube.writes() == [] and h.factory.pushers == {}
