@@ -20,6 +20,7 @@ import msgspec
 
 from asyncso import (
     apiserver,
+    compat,
     kube,
     metrics,
     model,
@@ -190,7 +191,8 @@ class Operator:
         try:
             item = _es_decoder.decode(raw)
         except msgspec.ValidationError as exc:
-            item = view.InvalidObject(meta=_envelope_decoder.decode(raw).metadata, error=str(exc))
+            meta = _envelope_decoder.decode(raw).metadata
+            item = view.InvalidObject(meta=meta, error=compat.decode_error(exc))
         old = self.view.externalsecrets.get(key)
         self.view.put_externalsecret(key, item)
         if not self._started:

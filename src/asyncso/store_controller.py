@@ -20,6 +20,7 @@ import anyio.abc
 import msgspec
 
 from asyncso import (
+    compat,
     errors,
     model,
     observability,
@@ -74,7 +75,7 @@ class StoreController:
                 entry = stores.StoreEntry(meta=store.metadata, kind=kind, store=store)
             except msgspec.ValidationError as exc:
                 entry = stores.StoreEntry(
-                    meta=envelope.metadata, kind=kind, store=None, invalid=str(exc)
+                    meta=envelope.metadata, kind=kind, store=None, invalid=compat.decode_error(exc)
                 )
             self.view.stores[skey] = entry
             judged = stores.current_verdict(entry, self.view.store_verdicts.get(skey))
@@ -159,6 +160,7 @@ class StoreController:
         if entry.store is None:
             return False, stores.REASON_INVALID_CONFIG, f"invalid store: {entry.invalid}"
         try:
+            compat.check_store(entry.store)
             factory = self.registry.factory_for(entry.store)
             await factory.validate(entry.store)
         except errors.InvalidSpecError as exc:

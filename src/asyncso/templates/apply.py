@@ -158,7 +158,7 @@ def _apply_template_from(
         texts = None if found is None else {k: jinja.decode(v) for k, v in found.items()}
         _render_items(out, source, source.secret, texts, kind="Secret", where=where)
     if source.literal is not None:
-        out.render_map(source.target, source.literal, where=f"{where}.literal")
+        out.render_map(_target(source, where=where), source.literal, where=f"{where}.literal")
 
 
 def _render_items(
@@ -179,7 +179,14 @@ def _render_items(
             raise errors.InvalidSpecError(
                 f"{where}.items[{index}]: {kind} {ref.name!r} has no key {item.key!r}"
             )
-        _render_item(out, source.target, item, texts[item.key], where=where)
+        _render_item(out, _target(source, where=where), item, texts[item.key], where=where)
+
+
+def _target(source: model.TemplateFrom, *, where: str) -> model.TemplateTarget:
+    target = model.template_target(source.target)
+    if target is None:  # `validation` refuses it first; be safe anyway
+        raise errors.InvalidSpecError(f"{where}.target: {source.target!r} is not allowed")
+    return target
 
 
 def _render_item(
