@@ -21,7 +21,6 @@ is CPU-bound (bcrypt, RSA) and bounded by `limits.RENDER_SECONDS`.
 from __future__ import annotations
 
 import dataclasses
-import keyword
 from typing import Any
 
 from asyncso import errors, keymapping, model
@@ -32,9 +31,12 @@ V2_NOT_SUPPORTED = (
     "and set engineVersion: jinja (see docs/templates.md)"
 )
 
-# Keys not offered as top-level names (they stay reachable as values["..."]).
+# Keys not offered as top-level names (they stay reachable as values["..."]): our own names,
+# and the words Jinja reads as literals or an operator. Python's keywords are fine names in Jinja
+# (`{{ pass }}`, `{{ from }}`, `{{ class }}`): real secrets often have a `pass` key.
 _NOT_NAMES = frozenset(
-    {"values", "loop", "caller", "varargs", "kwargs", "self", "true", "false", "none", "range"}
+    {"values", "loop", "caller", "varargs", "kwargs", "self", "range"}
+    | {"true", "false", "none", "True", "False", "None", "not"}
 ) | frozenset(functions.FUNCTIONS)
 
 
@@ -100,9 +102,7 @@ def apply_template(
 def _context(texts: dict[str, str]) -> dict[str, Any]:
     """Each value by its key name where that is a usable name, and all of them as `values`."""
     context: dict[str, Any] = {
-        key: text
-        for key, text in texts.items()
-        if key.isidentifier() and not keyword.iskeyword(key) and key not in _NOT_NAMES
+        key: text for key, text in texts.items() if key.isidentifier() and key not in _NOT_NAMES
     }
     context["values"] = texts
     return context
