@@ -9,10 +9,11 @@ target Secret untouched, and only `plan` decides a delete or a shrink.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -234,19 +235,21 @@ class Reconciler:
     async def _fetch(self, es: model.ExternalSecret) -> secret_data.Fetched:
         spec = es.spec
         cache: dict[Any, ports.SecretsProvider] = {}
-        jobs: list[Any] = []
+        # Every entry's provider first: a store that cannot be used fails the sync before any
+        # read starts (no coroutine is made that would then never be awaited).
+        jobs: list[Callable[[], Awaitable[Any]]] = []
         for index, item in enumerate(spec.data):
             where = f"spec.data[{index}]"
             provider = await self._provider(es, item.source_ref, where=where, cache=cache)
-            jobs.append(_value(provider, item.remote_ref))
+            jobs.append(functools.partial(_value, provider, item.remote_ref))
         for index, entry in enumerate(spec.data_from):
             where = f"spec.dataFrom[{index}]"
             provider = await self._provider(es, entry.source_ref, where=where, cache=cache)
             if entry.extract is not None:
-                jobs.append(_value_map(provider, entry.extract))
+                jobs.append(functools.partial(_value_map, provider, entry.extract))
             elif entry.find is not None:
-                jobs.append(provider.find(entry.find))
-        results = await asyncio.gather(*jobs, return_exceptions=True)
+                jobs.append(functools.partial(provider.find, entry.find))
+        results = await asyncio.gather(*(job() for job in jobs), return_exceptions=True)
         missing_ok = spec.target.deletion_policy in ("Delete", "Merge")
         values: list[Any] = []
         for result in results:
