@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from asyncso import errors, model, validation
+from asyncso import model
 from asyncso.templates import apply
 
 NO_SOURCES = apply.TemplateSources()

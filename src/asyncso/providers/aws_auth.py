@@ -199,17 +199,26 @@ def _aws(store: model.SecretStore) -> model.AwsProvider:
     return aws
 
 
-def client_config() -> AioConfig:
-    """Adaptive retries: botocore backs off client-side when AWS throttles."""
+def client_config(timeout: float = 0.0) -> AioConfig:
+    """Adaptive retries: botocore backs off client-side when AWS throttles. With `timeout`
+    (`asyncso render`): that many seconds to connect and to read, and a single attempt."""
+    if timeout > 0:
+        return AioConfig(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            max_pool_connections=50,
+        )
     return AioConfig(retries={"mode": "adaptive", "max_attempts": 5}, max_pool_connections=50)
 
 
 class CredentialChain:
     """Builds and refreshes the credentials of one identity."""
 
-    def __init__(self, identity: Identity, *, kube: ports.KubeReader) -> None:
+    def __init__(self, identity: Identity, *, kube: ports.KubeReader, timeout: float = 0.0) -> None:
         self.identity = identity
         self.kube = kube
+        self.timeout = timeout
         self.session = AioSession()
         if not identity.uses_default_chain or identity.roles:
             self.session._credentials = AioDeferredRefreshableCredentials(
@@ -267,7 +276,7 @@ class CredentialChain:
         return _from_sts(answer)
 
     def _sts(self, creds: dict[str, Any] | None, *, signed: bool = True) -> Any:
-        config = client_config()
+        config = client_config(self.timeout)
         if not signed:
             config = config.merge(AioConfig(signature_version=UNSIGNED))
         kwargs: dict[str, Any] = {}

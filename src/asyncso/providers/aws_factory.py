@@ -73,13 +73,14 @@ class AwsProviderFactory:
         return provider
 
     async def _build(self, identity: aws_auth.Identity, service: str, *, prefix: str) -> Provider:
-        chain = aws_auth.CredentialChain(identity, kube=self.kube)
+        timeout = self.settings.provider_timeout
+        chain = aws_auth.CredentialChain(identity, kube=self.kube, timeout=timeout)
         client: Any = await self._exits.enter_async_context(
             chain.session.create_client(
                 service,
                 region_name=identity.region,
                 endpoint_url=aws_auth.endpoint_for(service),
-                config=aws_auth.client_config(),
+                config=aws_auth.client_config(timeout),
             )
         )
         window = self.settings.provider_batch_window
