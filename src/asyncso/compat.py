@@ -50,7 +50,6 @@ EXTERNALSECRET: dict[str, str] = {
     ".spec.data[].remoteRef.nullBytePolicy": _LATER,
     ".spec.dataFrom[].extract.nullBytePolicy": _LATER,
     ".spec.dataFrom[].find.nullBytePolicy": _LATER,
-    ".spec.target.template.templateFrom[].valuesDecodingStrategy": _LATER,
     ".spec.target.template.metadata.finalizers": _LATER,
     ".spec.syncWindows": _LATER,
     ".spec.target.manifest": _LATER,
