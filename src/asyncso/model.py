@@ -113,6 +113,14 @@ class OwnerReference(_Obj):
     block_owner_deletion: bool | None = None
 
 
+class ManagedFieldsEntry(_Obj):
+    """Which fields one field manager set (`fieldsV1`, in the apiserver's `f:` notation)."""
+
+    manager: str = ""
+    operation: str = ""
+    fields_v1: dict[str, Any] = msgspec.field(default_factory=dict, name="fieldsV1")
+
+
 class ObjectMeta(_Obj):
     name: str = ""
     namespace: str = ""
@@ -125,6 +133,8 @@ class ObjectMeta(_Obj):
     annotations: dict[str, str] = {}
     owner_references: list[OwnerReference] = []
     finalizers: list[str] = []
+    #: Read only (`fieldowners`): never sent back, so the apiserver keeps its own record.
+    managed_fields: list[ManagedFieldsEntry] = []
 
 
 class Secret(_Obj):

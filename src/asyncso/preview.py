@@ -70,11 +70,13 @@ class NoCluster:
     ) -> str:
         raise self._needs(f"a token for ServiceAccount {namespace}/{name}")
 
-    async def create_secret(self, secret: model.Secret, *, field: str = "metadata") -> model.Secret:
+    async def create_secret(
+        self, secret: model.Secret, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.Secret:
         raise self._needs("writing a Secret")
 
     async def replace_secret(
-        self, secret: model.Secret, *, field: str = "metadata"
+        self, secret: model.Secret, *, field: str = "metadata", field_manager: str = ""
     ) -> model.Secret:
         raise self._needs("writing a Secret")
 

@@ -153,13 +153,14 @@ class Reconciler:
         validation.validate(es)
         await self._ensure_finalizer(es)
         the_plan = await self._plan(es, trust_view=True)
+        manager = plan.field_manager(es)
         try:
-            await self._execute(the_plan)
+            await self._execute(the_plan, manager=manager)
         except errors.ConflictError:
             if the_plan.action != "create":
                 raise
             the_plan = await self._plan(es, trust_view=False)
-            await self._execute(the_plan)
+            await self._execute(the_plan, manager=manager)
         return the_plan
 
     def _synced_version(self, es: model.ExternalSecret) -> str:
@@ -296,15 +297,16 @@ class Reconciler:
         if self.may_write is not None and not self.may_write():
             raise NotLeaderError("not the leader; write skipped")
 
-    async def _execute(self, the_plan: plan.Plan) -> None:
+    async def _execute(self, the_plan: plan.Plan, *, manager: str) -> None:
+        """At most one write, carrying the ExternalSecret's field manager (`fieldowners`)."""
         secret = the_plan.secret
         if the_plan.action == "none" or secret is None:
             return
         self._check_leader()
         if the_plan.action == "create":
-            await self.kube.create_secret(secret, field=TARGET)
+            await self.kube.create_secret(secret, field=TARGET, field_manager=manager)
         elif the_plan.action == "update":
-            await self.kube.replace_secret(secret, field=TARGET)
+            await self.kube.replace_secret(secret, field=TARGET, field_manager=manager)
         elif the_plan.action == "delete":
             await self.kube.delete_secret(
                 secret.metadata.namespace,

@@ -47,9 +47,7 @@ def merge(spec: model.ExternalSecretSpec, fetched: Fetched) -> dict[str, bytes]:
             decoded = keymapping.decode(value, item.remote_ref.decoding_strategy)
         except errors.AsyncsoError as exc:
             raise type(exc)(f"{where}.remoteRef.decodingStrategy: {exc}") from None
-        check_null_bytes(
-            {item.secret_key: decoded}, item.remote_ref.null_byte_policy, where=where
-        )
+        check_null_bytes({item.secret_key: decoded}, item.remote_ref.null_byte_policy, where=where)
         out[item.secret_key] = decoded
     return out
 

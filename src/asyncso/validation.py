@@ -39,7 +39,11 @@ def validate(es: model.ExternalSecret) -> None:
     compat.check_externalsecret(es)
     spec = es.spec
     target = spec.target
-    if target.deletion_policy == "Delete" and target.creation_policy in ("Merge", "None"):
+    if target.deletion_policy == "Delete" and target.creation_policy in (
+        "Merge",
+        "None",
+        "CreateOrMerge",
+    ):
         raise errors.InvalidSpecError(MSG_DELETE_NEEDS_OWNER)
     if target.deletion_policy == "Merge" and target.creation_policy == "None":
         raise errors.InvalidSpecError(MSG_MERGE_NOT_WITH_NONE)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import gc
 import warnings
 
+import msgspec
 import pytest
+from core_fixtures import secret as make_secret
 from test_reconciler import NS, World
+
+from asyncso import model, validation
 
 
 async def test_a_spec_error_after_a_good_entry_leaves_no_coroutine_unawaited() -> None:
@@ -76,3 +80,113 @@ async def test_null_byte_policy_on_extract_and_find(entry: dict[str, object]) ->
     assert ready is not None
     key = "b" if "extract" in entry else "z"
     assert f"spec.dataFrom[0]: fetched secret value for key '{key}' contains null bytes" in ready[2]
+
+
+# --- metadata: ESO's setMetadata, with the keys it wrote before tracked by field owner -----------
+
+
+def stored(world: World) -> model.Secret:
+    return world.kube.secrets[(NS, "es1")]
+
+
+async def test_without_template_the_externalsecrets_metadata_is_copied() -> None:
+    world = World()
+    await world.sync(labels={"team": "a", "tier": "x"}, annotations={"note": "n"})
+    meta = stored(world).metadata
+    assert {k: meta.labels[k] for k in ("team", "tier")} == {"team": "a", "tier": "x"}
+    assert meta.annotations["note"] == "n"
+    # someone else labels the Secret; then a label and the annotation leave the ExternalSecret
+    labelled = stored(world).metadata
+    world.kube.put_secret(
+        msgspec.structs.replace(
+            stored(world),
+            metadata=msgspec.structs.replace(labelled, labels={**labelled.labels, "extra": "e"}),
+        ),
+        manager="kubectl-label",
+    )
+    await world.sync(labels={"team": "b"})
+    meta = stored(world).metadata
+    assert meta.labels["team"] == "b" and meta.labels["extra"] == "e"
+    assert "tier" not in meta.labels and "note" not in meta.annotations
+    assert meta.labels[model.LABEL_MANAGED] == "true"
+    assert meta.annotations[model.ANNOTATION_DATA_HASH]
+
+
+async def test_with_a_template_its_metadata_replaces_the_copied_one() -> None:
+    world = World()
+    await world.sync(labels={"team": "a"})
+    assert stored(world).metadata.labels["team"] == "a"
+    template = {"metadata": {"labels": {"app": "web"}, "annotations": {"a": "1"}}}
+    await world.sync(labels={"team": "a"}, target={"template": template})
+    meta = stored(world).metadata
+    assert "team" not in meta.labels
+    assert meta.labels["app"] == "web" and meta.annotations["a"] == "1"
+
+
+async def test_template_finalizers_are_added_and_never_removed() -> None:
+    world = World()
+    template = {"metadata": {"finalizers": ["example.com/keep", "example.com/audit"]}}
+    await world.sync(target={"template": template})
+    assert stored(world).metadata.finalizers == ["example.com/keep", "example.com/audit"]
+    await world.sync(target={"template": {"metadata": {"finalizers": ["example.com/other"]}}})
+    assert stored(world).metadata.finalizers == [
+        "example.com/keep",
+        "example.com/audit",
+        "example.com/other",
+    ]
+
+
+async def test_no_finalizer_is_added_to_a_secret_being_deleted() -> None:
+    world = World()
+    await world.sync()
+    current = stored(world)
+    deleting = msgspec.structs.replace(
+        current,
+        data={"password": b"old"},
+        metadata=msgspec.structs.replace(
+            current.metadata, deletion_timestamp="2024-01-01T00:00:00Z"
+        ),
+    )
+    world.kube.put_secret(deleting, manager="someone")
+    await world.sync(target={"template": {"metadata": {"finalizers": ["example.com/keep"]}}})
+    assert stored(world).metadata.finalizers == []
+    assert stored(world).data == {"password": b"p"}
+
+
+# --- creationPolicy: CreateOrMerge -------------------------------------------------------------
+
+
+async def test_create_or_merge_creates_a_missing_secret_without_owning_it() -> None:
+    world = World()
+    result = await world.sync(target={"creationPolicy": "CreateOrMerge"})
+    assert result.ok
+    secret = stored(world)
+    assert secret.data == {"password": b"p"}
+    assert secret.metadata.owner_references == []
+    assert model.LABEL_CREATED_BY not in secret.metadata.labels
+
+
+async def test_create_or_merge_merges_into_an_existing_secret() -> None:
+    world = World({"db": '{"pw":"p","user":"u"}'})
+    world.kube.put_secret(make_secret(data={"foreign": b"kept", "password": b"old"}))
+    both = [
+        {"secretKey": "password", "remoteRef": {"key": "db", "property": "pw"}},
+        {"secretKey": "user", "remoteRef": {"key": "db", "property": "user"}},
+    ]
+    await world.sync(target={"creationPolicy": "CreateOrMerge"}, data=both)
+    assert stored(world).data == {"foreign": b"kept", "password": b"p", "user": b"u"}
+    assert stored(world).metadata.owner_references == []
+    # `user` leaves the ExternalSecret: the key it wrote goes, the foreign key stays
+    await world.sync(target={"creationPolicy": "CreateOrMerge"}, data=both[:1])
+    assert stored(world).data == {"foreign": b"kept", "password": b"p"}
+
+
+async def test_create_or_merge_with_delete_is_refused_as_eso_does() -> None:
+    world = World()
+    result = await world.sync(
+        target={"creationPolicy": "CreateOrMerge", "deletionPolicy": "Delete"}
+    )
+    assert not result.ok
+    ready = world.ready()
+    assert ready is not None and validation.MSG_DELETE_NEEDS_OWNER in ready[2]
+    assert world.kube.secrets == {}

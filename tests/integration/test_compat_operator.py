@@ -1,0 +1,112 @@
+"""ESO semantics asyncso used to miss, end to end on the real apiserver (fake provider).
+
+The metadata tests also prove the apiserver's field ownership that `fieldowners` reads: the keys
+asyncso wrote are known from `managedFields` (manager `externalsecrets.external-secrets.io/<es>`),
+so a label dropped from the ExternalSecret leaves the Secret and a label set by someone else
+stays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kr8s.asyncio
+import pytest
+from kube_support import create, decoded, eventually, get, merge_patch
+from test_operator import es_path, external_secret, fake_store, secret_path, synced_secret
+
+from asyncso import model
+
+pytestmark = pytest.mark.usefixtures("operator")
+
+DB = {"db": '{"pw":"s3cret","user":"app"}'}
+
+
+async def secret_where(
+    api: kr8s.asyncio.Api, namespace: str, check: Any, what: str, name: str = "es"
+) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        secret = await get(api, secret_path(namespace, name))
+        return secret if secret is not None and check(secret) else None
+
+    return await eventually(probe, what=what)
+
+
+async def test_externalsecret_metadata_is_copied_and_what_it_dropped_leaves(
+    kube: kr8s.asyncio.Api, namespace: str
+) -> None:
+    await create(kube, fake_store(namespace, DB))
+    body = external_secret(namespace)
+    body["metadata"]["labels"] = {"team": "a", "tier": "gold"}
+    body["metadata"]["annotations"] = {"note": "n"}
+    await create(kube, body)
+    secret = await secret_where(
+        kube, namespace, lambda s: s["metadata"].get("labels", {}).get("tier") == "gold", "labels"
+    )
+    assert secret["metadata"]["annotations"]["note"] == "n"
+    managers = {entry["manager"] for entry in secret["metadata"]["managedFields"]}
+    assert "externalsecrets.external-secrets.io/es" in managers
+    # another client (its own field manager) labels the Secret
+    await merge_patch(kube, secret_path(namespace), {"metadata": {"labels": {"extra": "e"}}})
+    # `tier` and `note` leave the ExternalSecret; `team` changes
+    await merge_patch(
+        kube,
+        es_path(namespace),
+        {"metadata": {"labels": {"team": "b", "tier": None}, "annotations": {"note": None}}},
+    )
+    secret = await secret_where(
+        kube,
+        namespace,
+        lambda s: s["metadata"]["labels"].get("team") == "b",
+        "the label change",
+    )
+    labels, annotations = secret["metadata"]["labels"], secret["metadata"]["annotations"]
+    assert labels["extra"] == "e" and "tier" not in labels and "note" not in annotations
+    assert labels[model.LABEL_MANAGED] == "true"
+    assert decoded(secret) == {"password": "s3cret"}
+
+
+async def test_template_finalizers_are_set_on_the_secret(
+    kube: kr8s.asyncio.Api, namespace: str
+) -> None:
+    await create(kube, fake_store(namespace, DB))
+    template = {"metadata": {"finalizers": ["example.com/keep"], "labels": {"app": "web"}}}
+    await create(kube, external_secret(namespace, target={"template": template}))
+    secret = await synced_secret(kube, namespace, expect={"password": "s3cret"})
+    assert secret["metadata"]["finalizers"] == ["example.com/keep"]
+    assert secret["metadata"]["labels"]["app"] == "web"
+    await merge_patch(kube, secret_path(namespace), {"metadata": {"finalizers": None}})
+
+
+async def test_create_or_merge_on_the_real_apiserver(
+    kube: kr8s.asyncio.Api, namespace: str
+) -> None:
+    await create(kube, fake_store(namespace, DB))
+    await create(
+        kube,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "shared", "namespace": namespace},
+            "stringData": {"foreign": "kept", "password": "old"},
+        },
+    )
+    both = [
+        {"secretKey": "password", "remoteRef": {"key": "db", "property": "pw"}},
+        {"secretKey": "user", "remoteRef": {"key": "db", "property": "user"}},
+    ]
+    target = {"name": "shared", "creationPolicy": "CreateOrMerge"}
+    await create(kube, external_secret(namespace, target=target, data=both))
+    secret = await synced_secret(
+        kube, namespace, "shared", {"foreign": "kept", "password": "s3cret", "user": "app"}
+    )
+    assert "ownerReferences" not in secret["metadata"]
+    await merge_patch(kube, es_path(namespace), {"spec": {"data": both[:1]}})
+    await synced_secret(kube, namespace, "shared", {"foreign": "kept", "password": "s3cret"})
+    # and a missing target is created, not owned
+    await create(
+        kube,
+        external_secret(namespace, "fresh", target={"creationPolicy": "CreateOrMerge"}),
+    )
+    fresh = await synced_secret(kube, namespace, "fresh", {"password": "s3cret"})
+    assert "ownerReferences" not in fresh["metadata"]
