@@ -220,7 +220,10 @@ async def _check_store(
     what = f"{store.kind} {store.metadata.name!r}"
     try:
         compat.check_store(store)
-        await registry.factory_for(store).validate(store)
+        try:
+            await registry.factory_for(store).validate(store)
+        except errors.ValidationUnknownError:
+            pass  # usable, as in the operator (Ready, reason ValidationUnknown)
         if store.spec.provider.aws is not None:
             identity = aws_auth.identity_of(store, es_namespace=es_ns)
             for ref in identity.keys:

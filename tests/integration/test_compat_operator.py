@@ -12,8 +12,15 @@ from typing import Any
 
 import kr8s.asyncio
 import pytest
-from kube_support import create, decoded, eventually, get, merge_patch
-from test_operator import es_path, external_secret, fake_store, secret_path, synced_secret
+from kube_support import GROUP_PATH, create, decoded, eventually, get, merge_patch, ready
+from test_operator import (
+    es_path,
+    es_ready,
+    external_secret,
+    fake_store,
+    secret_path,
+    synced_secret,
+)
 
 from asyncso import model
 
@@ -110,3 +117,55 @@ async def test_create_or_merge_on_the_real_apiserver(
     )
     fresh = await synced_secret(kube, namespace, "fresh", {"password": "s3cret"})
     assert "ownerReferences" not in fresh["metadata"]
+
+
+async def store_ready(
+    api: kr8s.asyncio.Api, namespace: str, name: str, reason: str
+) -> tuple[str, str, str]:
+    path = f"{GROUP_PATH}/namespaces/{namespace}/secretstores/{name}"
+
+    async def probe() -> tuple[str, str, str] | None:
+        cond = ready(await get(api, path))
+        return cond if cond is not None and cond[1] == reason else None
+
+    return await eventually(probe, what=f"store {name} {reason}")
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (1, ("True", "ValidationUnknown", "could not determine validation status")),
+        (2, ("False", "InvalidProviderConfig", "unable to validate store")),
+    ],
+)
+async def test_fake_validation_result_is_the_stores_condition(
+    kube: kr8s.asyncio.Api, namespace: str, result: int, expected: tuple[str, str, str]
+) -> None:
+    body = fake_store(namespace, DB)
+    body["spec"]["provider"]["fake"]["validationResult"] = result
+    await create(kube, body)
+    assert await store_ready(kube, namespace, "fake", expected[1]) == expected
+    await create(kube, external_secret(namespace))
+    if result == 1:  # still usable
+        await synced_secret(kube, namespace, expect={"password": "s3cret"})
+    else:
+        _, _, message = await es_ready(kube, namespace, status="False")
+        assert "unable to validate store" in message
+
+
+async def test_fake_find_by_tags_is_refused_like_esos(
+    kube: kr8s.asyncio.Api, namespace: str
+) -> None:
+    await create(kube, fake_store(namespace, {"db": "x", "app-a": "1"}))
+    await create(
+        kube, external_secret(namespace, data=[], dataFrom=[{"find": {"tags": {"a": "b"}}}])
+    )
+    _, _, message = await es_ready(kube, namespace, status="False")
+    assert "unsupported find operator" in message
+    await create(
+        kube,
+        external_secret(
+            namespace, "byname", data=[], dataFrom=[{"find": {"name": {"regexp": "^app-"}}}]
+        ),
+    )
+    await synced_secret(kube, namespace, "byname", {"app-a": "1"})
