@@ -55,7 +55,6 @@ EXTERNALSECRET: dict[str, str] = {
 STORE: dict[str, str] = {
     ".spec.provider.aws.sessionTagsPolicy": _LATER,
     ".spec.provider.aws.customSessionTags": _LATER,
-    ".spec.provider.fake.validationResult": _LATER,
     ".spec.retrySettings": (
         "the AWS clients retry with botocore's adaptive mode (5 attempts); "
         "ESO's fixed retry interval has no botocore equivalent"
