@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import pathlib
 from typing import Any, TypeVar
 
@@ -220,10 +221,9 @@ async def _check_store(
     what = f"{store.kind} {store.metadata.name!r}"
     try:
         compat.check_store(store)
-        try:
+        # ValidationUnknown: usable, as in the operator (Ready, reason ValidationUnknown).
+        with contextlib.suppress(errors.ValidationUnknownError):
             await registry.factory_for(store).validate(store)
-        except errors.ValidationUnknownError:
-            pass  # usable, as in the operator (Ready, reason ValidationUnknown)
         if store.spec.provider.aws is not None:
             identity = aws_auth.identity_of(store, es_namespace=es_ns)
             for ref in identity.keys:
