@@ -53,8 +53,6 @@ EXTERNALSECRET: dict[str, str] = {
 
 #: SecretStore / ClusterSecretStore fields asyncso does not implement: path → why.
 STORE: dict[str, str] = {
-    ".spec.provider.aws.sessionTagsPolicy": _LATER,
-    ".spec.provider.aws.customSessionTags": _LATER,
     ".spec.retrySettings": (
         "the AWS clients retry with botocore's adaptive mode (5 attempts); "
         "ESO's fixed retry interval has no botocore equivalent"

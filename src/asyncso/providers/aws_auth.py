@@ -7,10 +7,13 @@ botocore shortly before expiry, with concurrent refreshes collapsed behind botoc
 Static keys from a Kubernetes Secret are re-read every few minutes the same way, so a rotated
 key is picked up without a restart.
 
-The chain (ESO's): base credentials — `auth.secretRef` keys, or `auth.jwt` (a TokenRequest token
-for the service account, exchanged with `AssumeRoleWithWebIdentity` for the role in its
-`eks.amazonaws.com/role-arn` annotation), or the pod's default chain — then `role` (with
-`externalID`, `sessionTags`, `transitiveTagKeys`), then each of `additionalRoles`.
+The chain (ESO's `createConfiguration`): base credentials — `auth.secretRef` keys, or `auth.jwt`
+(a TokenRequest token for the service account, exchanged with `AssumeRoleWithWebIdentity` for
+the role in its `eks.amazonaws.com/role-arn` annotation), or the pod's default chain — then each
+of `additionalRoles` in order, then `role` last (with `externalID`, the session tags and
+`transitiveTagKeys`). Session tags follow `sessionTagsPolicy`: `None` sends `sessionTags`;
+`Simple` sends `esoNamespace` (the ExternalSecret's namespace), `esoStoreName`, `esoStoreKind`;
+`Custom` sends those plus `customSessionTags`.
 """
 
 from __future__ import annotations
@@ -83,7 +86,10 @@ class Identity:
     region: str
     keys: tuple[KeyRef, ...]
     service_account: ServiceAccountRef | None
+    #: Assumed in order: `additionalRoles`, then `role` (which gets the options below).
     roles: tuple[str, ...]
+    #: True when the last of `roles` is the store's `role` (external ID and tags go with it).
+    role_last: bool
     external_id: str
     session_tags: tuple[tuple[str, str], ...]
     transitive_tag_keys: tuple[str, ...]
@@ -168,11 +174,42 @@ def identity_of(store: model.SecretStore, *, es_namespace: str) -> Identity:
         region=region,
         keys=keys,
         service_account=service_account,
-        roles=tuple(r for r in [aws.role, *aws.additional_roles] if r),
+        roles=tuple(r for r in [*aws.additional_roles, aws.role] if r),
+        role_last=bool(aws.role),
         external_id=aws.external_id,
-        session_tags=tuple((t.key, t.value) for t in aws.session_tags),
+        session_tags=session_tags(store, es_namespace=es_namespace),
         transitive_tag_keys=tuple(aws.transitive_tag_keys),
     )
+
+
+RESERVED_TAGS = ("esoNamespace", "esoStoreName", "esoStoreKind")
+MSG_RESERVED_TAGS = (
+    "spec.provider.aws.customSessionTags: customSessionTags cannot contain automatically "
+    "injected reserved keys: esoNamespace, esoStoreName, esoStoreKind"
+)
+
+
+def session_tags(store: model.SecretStore, *, es_namespace: str) -> tuple[tuple[str, str], ...]:
+    """The STS session tags for `role`, per `sessionTagsPolicy` (ESO's `buildSessionTags`:
+    with Simple or Custom they replace `sessionTags`; empty custom keys or values are skipped).
+    Sorted, so that an identity compares equal however the map was written."""
+    aws = _aws(store)
+    policy = aws.session_tags_policy
+    if policy == "None":
+        return tuple((t.key, t.value) for t in aws.session_tags)
+    if any(key in aws.custom_session_tags for key in RESERVED_TAGS):
+        raise errors.InvalidSpecError(MSG_RESERVED_TAGS)
+    tags: dict[str, str] = {}
+    if policy == "Custom":
+        tags.update({k: v for k, v in aws.custom_session_tags.items() if k and v})
+    tags.update(
+        {
+            "esoNamespace": es_namespace,
+            "esoStoreName": store.metadata.name,
+            "esoStoreKind": store.kind,
+        }
+    )
+    return tuple(sorted(tags.items()))
 
 
 async def read_key(kube: ports.KubeReader, ref: KeyRef) -> bytes:
@@ -296,12 +333,13 @@ class CredentialChain:
 
     async def _refresh(self) -> dict[str, Any]:
         creds = await self._base()
-        for index, role in enumerate(self.identity.roles):
+        identity = self.identity
+        for index, role in enumerate(identity.roles):
             params: dict[str, Any] = {
                 "RoleArn": role,
                 "RoleSessionName": f"{SESSION_NAME}-{uuid.uuid4().hex[:8]}",
             }
-            if index == 0:
+            if identity.role_last and index == len(identity.roles) - 1:
                 if self.identity.external_id:
                     params["ExternalId"] = self.identity.external_id
                 if self.identity.session_tags:
