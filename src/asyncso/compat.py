@@ -70,6 +70,10 @@ LIMITS: dict[str, str] = {
         "`jinja` (asyncso's default, sandboxed Jinja); ESO's Go templates (`v2`) are refused "
         "with a clear condition for now (docs/templates.md)"
     ),
+    ".spec.provider.aws.service": (
+        "`CertificateManager` reads one exportable certificate by ARN (`data[].remoteRef.key`) as "
+        "ESO does; `dataFrom` on such a store fails, as in ESO (the bundle is no JSON map)"
+    ),
     ".spec.target.template.templateFrom[].target": (
         "`Data`, `Annotations` or `Labels` in any case, as ESO allows for a Secret; other values "
         "are refused (ESO refuses them for Secrets too)"

@@ -41,6 +41,7 @@ SESSION_NAME = "asyncso"
 SERVICE_ENDPOINT_VARS = {
     "secretsmanager": "AWS_SECRETSMANAGER_ENDPOINT",
     "ssm": "AWS_SSM_ENDPOINT",
+    "acm": "AWS_ACM_ENDPOINT",
     "sts": "AWS_STS_ENDPOINT",
 }
 
