@@ -47,7 +47,6 @@ EXTERNALSECRET: dict[str, str] = {
         "use dataFrom[].sourceRef.generatorRef"
     ),
     ".spec.dataFrom[].rewrite[].merge": "the merge rewrite is not implemented yet",
-    ".spec.syncWindows": _LATER,
     ".spec.target.manifest": _LATER,
 }
 

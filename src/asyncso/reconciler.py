@@ -32,6 +32,7 @@ from asyncso import (
     settings,
     status,
     stores,
+    syncwindows,
     timing,
     validation,
     view,
@@ -96,6 +97,9 @@ class Reconciler:
             except errors.AsyncsoError:
                 return RETRY
             return DONE
+        held = self._held_by_windows(es)
+        if held is not None:
+            return scheduler.SyncResult(ok=True, next_at=held)
         started = self.clock()
         labels = {"name": es.metadata.name, "namespace": es.metadata.namespace}
         metrics.SYNC_CALLS_TOTAL.labels(**labels).inc()
@@ -162,6 +166,18 @@ class Reconciler:
             the_plan = await self._plan(es, trust_view=False)
             await self._execute(the_plan, manager=manager)
         return the_plan
+
+    def _held_by_windows(self, es: model.ExternalSecret) -> float | None:
+        """`spec.syncWindows`: when a periodic refresh must wait, until when."""
+        if es.spec.sync_windows is None:
+            return None
+        record = self.view.secrets.get((es.metadata.namespace, model.target_name(es)))
+        valid = es.spec.target.creation_policy == "Orphan" or (record is not None and record.valid)
+        store = stores.version_of(es.metadata.namespace, es.spec.secret_store_ref, self.view.stores)
+        try:
+            return syncwindows.hold(es, now=self.clock(), store_version=store, target_valid=valid)
+        except errors.InvalidSpecError:
+            return None  # the sync reports it
 
     def _synced_version(self, es: model.ExternalSecret) -> str:
         store = stores.version_of(es.metadata.namespace, es.spec.secret_store_ref, self.view.stores)

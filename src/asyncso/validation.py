@@ -10,7 +10,7 @@ path builder checks them again at the edge.
 
 from __future__ import annotations
 
-from asyncso import compat, errors, model, names, timing
+from asyncso import compat, errors, model, names, syncwindows, timing
 
 MSG_DELETE_NEEDS_OWNER = (
     "spec.target.deletionPolicy: Delete requires creationPolicy Owner or Orphan"
@@ -48,6 +48,7 @@ def validate(es: model.ExternalSecret) -> None:
     if target.deletion_policy == "Merge" and target.creation_policy == "None":
         raise errors.InvalidSpecError(MSG_MERGE_NOT_WITH_NONE)
     timing.parse_duration(spec.refresh_interval)
+    syncwindows.check(es)
     names.check_object(model.target_name(es), kind="Secret", field="spec.target.name")
     _check_store_ref(spec.secret_store_ref, field="spec.secretStoreRef")
     for index, item in enumerate(spec.data):

@@ -12,8 +12,11 @@ from typing import Any
 
 import kr8s.asyncio
 import pytest
+from aiobotocore.session import get_session
 from kube_support import GROUP_PATH, create, decoded, eventually, get, merge_patch, ready
 from test_operator import (
+    aws_credentials,
+    aws_store,
     es_path,
     es_ready,
     external_secret,
@@ -23,6 +26,7 @@ from test_operator import (
 )
 
 from asyncso import model
+from devenv import bench as devbench
 
 pytestmark = pytest.mark.usefixtures("operator")
 
@@ -169,3 +173,40 @@ async def test_fake_find_by_tags_is_refused_like_esos(
         ),
     )
     await synced_secret(kube, namespace, "byname", {"app-a": "1"})
+
+
+async def test_a_deny_window_holds_periodic_refreshes(
+    kube: kr8s.asyncio.Api, namespace: str, bench: devbench.BenchInfo
+) -> None:
+    """Two ExternalSecrets read one AWS secret every second; the one under a deny window that
+    is always open keeps its value while the other picks up the change."""
+    name = f"{namespace}/windowed"
+    always = {"kind": "deny", "windows": [{"schedule": "* * * * *", "duration": "1h"}]}
+    data = [{"secretKey": "password", "remoteRef": {"key": name, "property": "pw"}}]
+    async with get_session().create_client(
+        "secretsmanager",
+        endpoint_url=bench.aws_endpoint_url,
+        region_name=bench.aws_region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ) as sm:
+        await sm.create_secret(Name=name, SecretString='{"pw":"v1"}')
+        await create(kube, aws_credentials(namespace))
+        await create(kube, aws_store(namespace, region=bench.aws_region))
+        for es_name, windows in (("held", always), ("free", None)):
+            spec: dict[str, Any] = {"refreshInterval": "1s", "data": data}
+            if windows:
+                spec["syncWindows"] = windows
+            await create(kube, external_secret(namespace, es_name, store="aws", **spec))
+        await synced_secret(kube, namespace, "held", {"password": "v1"})  # first sync: not held
+        await synced_secret(kube, namespace, "free", {"password": "v1"})
+        await sm.put_secret_value(SecretId=name, SecretString='{"pw":"v2"}')
+    await synced_secret(kube, namespace, "free", {"password": "v2"})
+    await synced_secret(kube, namespace, "free", {"password": "v2"})
+    held = await get(kube, secret_path(namespace, "held"))
+    assert held is not None and decoded(held) == {"password": "v1"}
+    status, reason, _ = await es_ready(kube, namespace, "held")
+    assert (status, reason) == ("True", "SecretSynced")
+    # a spec change is not held
+    await merge_patch(kube, es_path(namespace, "held"), {"metadata": {"labels": {"x": "y"}}})
+    await synced_secret(kube, namespace, "held", {"password": "v2"})

@@ -10,7 +10,7 @@ import pytest
 from core_fixtures import secret as make_secret
 from test_reconciler import NS, World
 
-from asyncso import model, validation
+from asyncso import model, plan, validation, view
 
 
 async def test_a_spec_error_after_a_good_entry_leaves_no_coroutine_unawaited() -> None:
@@ -190,3 +190,52 @@ async def test_create_or_merge_with_delete_is_refused_as_eso_does() -> None:
     ready = world.ready()
     assert ready is not None and validation.MSG_DELETE_NEEDS_OWNER in ready[2]
     assert world.kube.secrets == {}
+
+
+# --- spec.syncWindows -------------------------------------------------------------------------
+
+# World's clock: 2023-11-14 22:13:20 UTC, inside a window opened at 22:00 for an hour.
+DENY_NOW = {"kind": "deny", "windows": [{"schedule": "0 22 * * *", "duration": "1h"}]}
+WINDOW_END = 1_700_002_801.0  # 23:00:01
+
+
+def watched(world: World) -> None:
+    """Record the target in the view as the watch of managed Secrets would."""
+    secret = stored(world)
+    record = view.SecretRecord(secret.metadata.resource_version, plan.is_valid(secret))
+    world.view.secrets[(NS, "es1")] = record
+
+
+async def test_a_deny_window_holds_a_periodic_refresh_but_not_the_first_sync() -> None:
+    world = World()
+    first = await world.sync(sync_windows=DENY_NOW)
+    assert first.ok and stored(world).data == {"password": b"p"}
+    watched(world)
+    calls = len(world.kube.calls)
+    held = await world.sync(sync_windows=DENY_NOW)
+    assert held.ok and held.next_at == WINDOW_END
+    assert len(world.kube.calls) == calls  # nothing read, nothing written, no status
+    # a drifted target is repaired at once, window or not
+    world.view.secrets[(NS, "es1")] = view.SecretRecord("x", valid=False)
+    repaired = await world.sync(sync_windows=DENY_NOW)
+    assert repaired.ok and repaired.next_at != WINDOW_END
+
+
+async def test_an_allow_window_lets_the_refresh_run() -> None:
+    world = World()
+    allow = {**DENY_NOW, "kind": "allow"}
+    await world.sync(sync_windows=allow)
+    watched(world)
+    result = await world.sync(sync_windows=allow)
+    assert result.ok and result.next_at != WINDOW_END
+
+
+async def test_a_window_with_a_bad_duration_is_refused() -> None:
+    world = World()
+    bad = {"kind": "deny", "windows": [{"schedule": "0 22 * * *", "duration": "soon"}]}
+    result = await world.sync(sync_windows=bad)
+    assert not result.ok
+    ready = world.ready()
+    assert (
+        ready is not None and "spec.syncWindows.windows[0].duration: invalid duration" in ready[2]
+    )
