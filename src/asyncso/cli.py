@@ -85,6 +85,12 @@ def _add_run_flags(run: argparse.ArgumentParser) -> None:
         "reconcile ClusterSecretStores and ExternalSecrets that use them",
     )
     run.add_argument("--refresh-jitter", type=float, default=d.refresh_jitter)
+    _bool_flag(
+        run,
+        "unsafe-allow-generic-targets",
+        d.unsafe_allow_generic_targets,
+        "write spec.target.manifest targets (v1 ConfigMap), as ESO's flag",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,7 +36,6 @@ MSG_ONE_PROVIDER = (
 )
 
 _GENERATORS = "generators are not implemented yet"
-_LATER = "not implemented yet"
 _PROVIDER = "this provider is not implemented; asyncso implements aws and fake"
 
 #: ExternalSecret fields asyncso does not implement: path → why (shown in the docs).
@@ -47,7 +46,6 @@ EXTERNALSECRET: dict[str, str] = {
         "use dataFrom[].sourceRef.generatorRef"
     ),
     ".spec.dataFrom[].rewrite[].merge": "the merge rewrite is not implemented yet",
-    ".spec.target.manifest": _LATER,
 }
 
 #: SecretStore / ClusterSecretStore fields asyncso does not implement: path → why.
@@ -72,6 +70,12 @@ LIMITS: dict[str, str] = {
     ".spec.provider.aws.service": (
         "`CertificateManager` reads one exportable certificate by ARN (`data[].remoteRef.key`) as "
         "ESO does; `dataFrom` on such a store fails, as in ESO (the bundle is no JSON map)"
+    ),
+    ".spec.target.manifest": (
+        "`v1` `ConfigMap` only, with `--unsafe-allow-generic-targets` (chart: "
+        "`genericTargets.enabled`), as ESO; other kinds are refused by name. Drift of the "
+        "ConfigMap is repaired on the next refresh (it is not watched); `immutable` is ignored, "
+        "as in ESO"
     ),
     ".spec.target.template.templateFrom[].target": (
         "`Data`, `Annotations` or `Labels` in any case, as ESO allows for a Secret; other values "

@@ -145,6 +145,48 @@ class FakeKube:
             raise errors.api_error(409, "precondition failed", reason="Conflict")
         del self.secrets[(namespace, name)]
 
+    async def create_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        meta = config_map.metadata
+        self._enter("create_config_map", apiserver.CONFIGMAPS, meta.namespace, meta.name, field)
+        if (meta.namespace, meta.name) in self.config_maps:
+            raise errors.api_error(409, f'configmaps "{meta.name}" exists', reason="Conflict")
+        return self._stored_config_map(config_map)
+
+    async def replace_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        meta = config_map.metadata
+        self._enter("replace_config_map", apiserver.CONFIGMAPS, meta.namespace, meta.name, field)
+        current = self.config_maps.get((meta.namespace, meta.name))
+        if current is None:
+            raise errors.api_error(404, f'configmaps "{meta.name}" not found', reason="NotFound")
+        if meta.resource_version and meta.resource_version != current.metadata.resource_version:
+            raise errors.api_error(409, "the object has been modified", reason="Conflict")
+        return self._stored_config_map(config_map)
+
+    async def delete_config_map(
+        self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
+    ) -> None:
+        self._enter("delete_config_map", apiserver.CONFIGMAPS, namespace, name, field)
+        current = self.config_maps.get((namespace, name))
+        if current is None:
+            return
+        if resource_version and resource_version != current.metadata.resource_version:
+            raise errors.api_error(409, "precondition failed", reason="Conflict")
+        del self.config_maps[(namespace, name)]
+
+    def _stored_config_map(self, config_map: model.ConfigMap) -> model.ConfigMap:
+        meta = msgspec.structs.replace(
+            config_map.metadata,
+            resource_version=str(next(self._versions)),
+            uid=config_map.metadata.uid or f"uid-cm-{config_map.metadata.name}",
+        )
+        stored = msgspec.structs.replace(config_map, metadata=meta)
+        self.config_maps[(meta.namespace, meta.name)] = stored
+        return stored
+
     async def patch_status(self, kind: str, namespace: str, name: str, status: Any) -> None:
         self._enter("patch_status", apiserver.BY_KIND[kind], namespace, name, "metadata")
         key = (kind, namespace, name)

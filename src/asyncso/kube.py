@@ -56,6 +56,14 @@ def _secret_body(secret: model.Secret) -> bytes:
     return _encoder.encode(body)
 
 
+def _config_map_body(config_map: model.ConfigMap) -> bytes:
+    body = msgspec.to_builtins(config_map)
+    body["metadata"].pop("managedFields", None)
+    body["apiVersion"] = "v1"
+    body["kind"] = "ConfigMap"
+    return _encoder.encode(body)
+
+
 def _manager(field_manager: str) -> dict[str, str] | None:
     """The `fieldManager` query parameter: the apiserver records which fields it set."""
     return {"fieldManager": field_manager} if field_manager else None
@@ -167,6 +175,54 @@ class Kube:
                 url,
                 body=_encoder.encode(options),
                 what=f"delete Secret {namespace}/{name}",
+            )
+
+    # --- ConfigMap targets (`target.manifest`) --------------------------------------------------
+
+    async def create_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        meta = config_map.metadata
+        apiserver.path(apiserver.CONFIGMAPS, namespace=meta.namespace, name=meta.name, field=field)
+        url = apiserver.path(apiserver.CONFIGMAPS, namespace=meta.namespace, field=field)
+        answer = await self._call(
+            "POST",
+            url,
+            body=_config_map_body(config_map),
+            what=f"create ConfigMap {meta.namespace}/{meta.name}",
+            params=_manager(field_manager),
+        )
+        return _configmap_decoder.decode(answer)
+
+    async def replace_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        meta = config_map.metadata
+        url = apiserver.path(
+            apiserver.CONFIGMAPS, namespace=meta.namespace, name=meta.name, field=field
+        )
+        answer = await self._call(
+            "PUT",
+            url,
+            body=_config_map_body(config_map),
+            what=f"update ConfigMap {meta.namespace}/{meta.name}",
+            params=_manager(field_manager),
+        )
+        return _configmap_decoder.decode(answer)
+
+    async def delete_config_map(
+        self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
+    ) -> None:
+        url = apiserver.path(apiserver.CONFIGMAPS, namespace=namespace, name=name, field=field)
+        options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if resource_version:
+            options["preconditions"] = {"resourceVersion": resource_version}
+        with contextlib.suppress(errors.ApiNotFoundError):
+            await self._call(
+                "DELETE",
+                url,
+                body=_encoder.encode(options),
+                what=f"delete ConfigMap {namespace}/{name}",
             )
 
     # --- our custom resources ------------------------------------------------------------------

@@ -116,6 +116,24 @@ class KubeWriter(Protocol):
         """DELETE (with a resourceVersion precondition when given); absent is fine."""
         ...
 
+    async def create_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        """POST a ConfigMap (`target.manifest`); an existing one is `ApiConflictError`."""
+        ...
+
+    async def replace_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        """PUT with the observed resourceVersion: a concurrent change is `ApiConflictError`."""
+        ...
+
+    async def delete_config_map(
+        self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
+    ) -> None:
+        """DELETE (with a resourceVersion precondition when given); absent is fine."""
+        ...
+
     async def patch_status(self, kind: str, namespace: str, name: str, status: Any) -> None:
         """Merge-patch the status subresource of one of our objects; absent is fine."""
         ...

@@ -21,6 +21,7 @@ from asyncso import (
     compat,
     errors,
     kube,
+    manifest,
     model,
     plan,
     ports,
@@ -85,6 +86,21 @@ class NoCluster:
         self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
     ) -> None:
         raise self._needs("deleting a Secret")
+
+    async def create_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        raise self._needs("writing a ConfigMap")
+
+    async def replace_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        raise self._needs("writing a ConfigMap")
+
+    async def delete_config_map(
+        self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
+    ) -> None:
+        raise self._needs("deleting a ConfigMap")
 
     async def patch_status(self, kind: str, namespace: str, name: str, status: Any) -> None:
         raise self._needs("writing a status")
@@ -286,13 +302,21 @@ async def render(
         worker = reconciler.Reconciler(
             state=state, kube_client=client, registry=registry, config=config
         )
-        desired = await worker.desired(es)
+        if es.spec.target.manifest is not None:
+            manifest.check(es, allowed=True)  # a preview writes nothing: no switch needed
+            desired = await worker.desired(manifest.template_for(es))
+            if desired is not None:
+                desired = manifest.rendered_data(es, desired)
+        else:
+            desired = await worker.desired(es)
     finally:
         await registry.close()
         if connected is not None:
             await connected.close()
     if desired is None:
         return "# every remote secret is gone: deletionPolicy would act on the target\n"
+    if es.spec.target.manifest is not None:
+        return _config_map_yaml(es, desired, show_values=show_values)
     secret = plan.plan_sync(es, desired, None).secret
     if secret is None:  # creationPolicy None/Merge: show the content anyway
         secret = model.Secret(
@@ -306,6 +330,22 @@ async def render(
     body["metadata"].pop("ownerReferences", None)  # no uid outside a cluster
     field = "stringData" if show_values else "data (masked; --show-values to see them)"
     body[field] = mask(secret.data, show=show_values)
+    return yaml.safe_dump(body, sort_keys=False)
+
+
+def _config_map_yaml(
+    es: model.ExternalSecret, desired: model.SecretContent, *, show_values: bool
+) -> str:
+    """A `target.manifest` ConfigMap as it would be written (its data masked by default)."""
+    planned = manifest.plan_config_map(es, desired, None).config_map
+    data = planned.data if planned is not None else {}
+    body = msgspec.to_builtins(planned) if planned is not None else {"metadata": {}}
+    body["apiVersion"], body["kind"] = "v1", "ConfigMap"
+    body["metadata"].pop("ownerReferences", None)
+    body.pop("data", None)
+    raw = {k: v.encode() for k, v in data.items()}
+    field = "data" if show_values else "data (masked; --show-values to see them)"
+    body[field] = mask(raw, show=show_values)
     return yaml.safe_dump(body, sort_keys=False)
 
 

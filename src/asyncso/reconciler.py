@@ -20,6 +20,7 @@ import msgspec
 
 from asyncso import (
     errors,
+    manifest,
     metrics,
     model,
     observability,
@@ -151,10 +152,14 @@ class Reconciler:
         )
         return scheduler.SyncResult(ok=True, next_at=next_at)
 
-    async def _reconcile(self, es: model.ExternalSecret) -> plan.Plan:
+    async def _reconcile(self, es: model.ExternalSecret) -> plan.Plan | manifest.ConfigMapPlan:
         """Validate, keep the finalizer right, plan from the view, write; re-plan from a fresh
         read when a create finds the Secret exists after all (the view lags, or it is not ours)."""
         validation.validate(es)
+        if es.spec.target.manifest is not None:
+            manifest.check(es, allowed=self.settings.unsafe_allow_generic_targets)
+            await self._ensure_finalizer(es)
+            return await self._reconcile_config_map(es)
         await self._ensure_finalizer(es)
         the_plan = await self._plan(es, trust_view=True)
         manager = plan.field_manager(es)
@@ -178,6 +183,42 @@ class Reconciler:
             return syncwindows.hold(es, now=self.clock(), store_version=store, target_valid=valid)
         except errors.InvalidSpecError:
             return None  # the sync reports it
+
+    async def _reconcile_config_map(self, es: model.ExternalSecret) -> manifest.ConfigMapPlan:
+        """`target.manifest` (a ConfigMap): fetch, render as ESO's generic path, plan, write;
+        a create that meets an existing ConfigMap re-plans from a fresh read."""
+        namespace, name = es.metadata.namespace, model.target_name(es)
+        desired = await self.desired(manifest.template_for(es))
+        if desired is not None:
+            desired = manifest.rendered_data(es, desired)
+        manager = plan.field_manager(es)
+        for attempt in (1, 2):
+            observed = None
+            if es.spec.target.creation_policy != "None":
+                observed = await self.kube.get_config_map(namespace, name, field=TARGET)
+            the_plan = manifest.plan_config_map(es, desired, observed)
+            wanted = the_plan.config_map
+            if the_plan.action == "none" or wanted is None:
+                return the_plan
+            self._check_leader()
+            try:
+                if the_plan.action == "create":
+                    await self.kube.create_config_map(wanted, field=TARGET, field_manager=manager)
+                elif the_plan.action == "update":
+                    await self.kube.replace_config_map(wanted, field=TARGET, field_manager=manager)
+                else:
+                    await self.kube.delete_config_map(
+                        namespace,
+                        name,
+                        resource_version=wanted.metadata.resource_version,
+                        field=TARGET,
+                    )
+            except errors.ConflictError:
+                if the_plan.action != "create" or attempt == 2:
+                    raise
+                continue
+            return the_plan
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _synced_version(self, es: model.ExternalSecret) -> str:
         store = stores.version_of(es.metadata.namespace, es.spec.secret_store_ref, self.view.stores)
@@ -385,6 +426,9 @@ class Reconciler:
         if model.FINALIZER not in es.metadata.finalizers:
             return
         namespace, name = es.metadata.namespace, model.target_name(es)
+        if manifest.is_config_map(es):
+            await self._finalize_config_map(es)
+            return
         try:
             observed = await self.kube.get_secret(namespace, name, field=TARGET)
         except errors.InvalidNameError as exc:
@@ -403,6 +447,23 @@ class Reconciler:
             and not plan.owned_by_other(es, observed)
         ):
             await self.kube.delete_secret(namespace, name, field=TARGET)
+        await self.kube.set_finalizers(
+            "ExternalSecret",
+            namespace,
+            es.metadata.name,
+            finalizers=[f for f in es.metadata.finalizers if f != model.FINALIZER],
+            resource_version=es.metadata.resource_version,
+        )
+
+    async def _finalize_config_map(self, es: model.ExternalSecret) -> None:
+        namespace, name = es.metadata.namespace, model.target_name(es)
+        observed = await self.kube.get_config_map(namespace, name, field=TARGET)
+        if (
+            observed is not None
+            and observed.metadata.labels.get(model.LABEL_MANAGED) == "true"
+            and not plan.owned_by_other(es, model.Secret(metadata=observed.metadata))
+        ):
+            await self.kube.delete_config_map(namespace, name, field=TARGET)
         await self.kube.set_finalizers(
             "ExternalSecret",
             namespace,

@@ -8,12 +8,24 @@ stays.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import kr8s.asyncio
 import pytest
 from aiobotocore.session import get_session
-from kube_support import GROUP_PATH, create, decoded, eventually, get, merge_patch, ready
+from kube_support import (
+    GROUP_PATH,
+    create,
+    decoded,
+    delete,
+    eventually,
+    get,
+    merge_patch,
+    ready,
+)
 from test_operator import (
     aws_credentials,
     aws_store,
@@ -25,7 +37,8 @@ from test_operator import (
     synced_secret,
 )
 
-from asyncso import model
+from asyncso import app, model, settings
+from asyncso import kube as kube_adapter
 from devenv import bench as devbench
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -210,3 +223,74 @@ async def test_a_deny_window_holds_periodic_refreshes(
     # a spec change is not held
     await merge_patch(kube, es_path(namespace, "held"), {"metadata": {"labels": {"x": "y"}}})
     await synced_secret(kube, namespace, "held", {"password": "v2"})
+
+
+@pytest.fixture
+async def generic_operator(bench: devbench.BenchInfo, crds: None) -> AsyncIterator[None]:
+    """An operator with `--unsafe-allow-generic-targets`, for stores of class "generic" only
+    (the suite's shared operator ignores those stores)."""
+    config = settings.Settings(
+        kubeconfig=str(bench.kubeconfig),
+        controller_class="generic",
+        unsafe_allow_generic_targets=True,
+    )
+    client = await kube_adapter.Kube.connect(config.kubeconfig)
+    registry = app.default_registry(client, config)
+    op = app.Operator(config, client, registry)
+    task = asyncio.create_task(op.run(), name="generic-operator")
+    await asyncio.wait_for(op.ready.wait(), timeout=30)
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await registry.close()
+    await client.close()
+
+
+CONFIGMAP = {"manifest": {"apiVersion": "v1", "kind": "ConfigMap"}}
+
+
+async def test_a_configmap_target_on_the_real_apiserver(
+    kube: kr8s.asyncio.Api, namespace: str, generic_operator: None
+) -> None:
+    await create(kube, fake_store(namespace, DB, controller="generic"))
+    target = {**CONFIGMAP, "deletionPolicy": "Delete"}
+    await create(kube, external_secret(namespace, target=target))
+    path = f"/api/v1/namespaces/{namespace}/configmaps/es"
+
+    async def written() -> dict[str, Any] | None:
+        return await get(kube, path)
+
+    cm = await eventually(written, what="the ConfigMap")
+    assert cm["data"] == {"password": "s3cret"}
+    assert cm["metadata"]["labels"][model.LABEL_MANAGED] == "true"
+    assert cm["metadata"]["ownerReferences"][0]["kind"] == "ExternalSecret"
+    status, reason, _ = await es_ready(kube, namespace)
+    assert (status, reason) == ("True", "ResourceSynced")
+    assert await get(kube, secret_path(namespace)) is None  # no Secret
+    # deleting the ExternalSecret deletes its ConfigMap (deletionPolicy: Delete)
+    await delete(kube, es_path(namespace))
+
+    async def gone() -> bool:
+        return await get(kube, path) is None
+
+    await eventually(gone, what="the ConfigMap deleted")
+
+
+async def test_configmap_targets_are_refused_without_the_switch(
+    kube: kr8s.asyncio.Api, namespace: str
+) -> None:
+    await create(kube, fake_store(namespace, DB))
+    await create(kube, external_secret(namespace, target=CONFIGMAP))
+    _, _, message = await es_ready(kube, namespace, status="False")
+    assert "generic targets are disabled" in message
+    await create(
+        kube,
+        external_secret(
+            namespace,
+            "deploy",
+            target={"manifest": {"apiVersion": "apps/v1", "kind": "Deployment"}},
+        ),
+    )
+    _, _, message = await es_ready(kube, namespace, "deploy", status="False")
+    assert "apps/v1/Deployment is not supported by asyncso" in message

@@ -156,3 +156,16 @@ def test_each_failure_is_one_clear_line(
     code, err = run(tmp_path, capsys, **files)
     assert code == 1
     assert one_line(err) == message.format(tmp=tmp_path)
+
+
+def test_a_configmap_target_previews_as_a_configmap(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    es = ES.replace(
+        "  target:\n", "  target:\n    manifest: {apiVersion: v1, kind: ConfigMap}\n"
+    )
+    code, out = run(tmp_path, capsys, es=es, store=STORE + "---" + SOURCES)
+    assert code == 0, out
+    doc = yaml.safe_load(out)
+    assert (doc["kind"], doc["metadata"]["name"]) == ("ConfigMap", "demo")
+    assert doc["data"] == {"dsn": "postgres://app:s3cr3t@db", "extra": "app-x"}

@@ -8,9 +8,9 @@ import warnings
 import msgspec
 import pytest
 from core_fixtures import secret as make_secret
-from test_reconciler import NS, World
+from test_reconciler import NS, World, fake_store
 
-from asyncso import model, plan, validation, view
+from asyncso import manifest, model, plan, settings, validation, view
 
 
 async def test_a_spec_error_after_a_good_entry_leaves_no_coroutine_unawaited() -> None:
@@ -239,3 +239,94 @@ async def test_a_window_with_a_bad_duration_is_refused() -> None:
     assert (
         ready is not None and "spec.syncWindows.windows[0].duration: invalid duration" in ready[2]
     )
+
+
+# --- target.manifest: a ConfigMap (ESO's generic targets) ---------------------------------------
+
+CONFIGMAP = {"manifest": {"apiVersion": "v1", "kind": "ConfigMap"}}
+
+
+def generic(world: World) -> World:
+    world.reconciler.settings = settings.Settings(unsafe_allow_generic_targets=True)
+    return world
+
+
+async def test_a_configmap_target_gets_the_values_as_text() -> None:
+    world = generic(World())
+    result = await world.sync(target=CONFIGMAP, labels={"team": "a"})
+    assert result.ok
+    assert world.kube.secrets == {}
+    cm = world.kube.config_maps[(NS, "es1")]
+    assert cm.data == {"password": "p"}
+    assert cm.metadata.labels["team"] == "a" and cm.metadata.labels[model.LABEL_MANAGED] == "true"
+    assert cm.metadata.annotations[model.ANNOTATION_DATA_HASH] == manifest.data_hash(
+        {"password": "p"}
+    )
+    (owner,) = cm.metadata.owner_references
+    assert owner.kind == "ExternalSecret" and owner.controller
+    assert world.ready() == ("True", manifest.REASON_SYNCED, manifest.MSG_SYNCED)
+    assert [(e.reason, e.message) for e in world.kube.events] == [
+        ("Created", "Created ConfigMap es1")
+    ]
+    # unchanged: no write; changed value: one update
+    calls = len(world.kube.writes())
+    await world.sync(target=CONFIGMAP, labels={"team": "a"})
+    assert len([c for c in world.kube.writes()[calls:] if c[0] != "patch_status"]) == 0
+
+
+async def test_a_configmap_template_and_merge_policies() -> None:
+    world = generic(World({"db": '{"pw":"p","user":"u"}'}))
+    world.kube.config_maps[(NS, "es1")] = model.ConfigMap(
+        metadata=model.ObjectMeta(name="es1", namespace=NS, resource_version="1"),
+        data={"foreign": "kept"},
+    )
+    template = {"data": {"dsn": "db://{{ user }}:{{ pw }}"}, "mergePolicy": "Merge"}
+    target = {**CONFIGMAP, "creationPolicy": "CreateOrMerge", "template": template}
+    result = await world.sync(target=target, data=[], data_from=[{"extract": {"key": "db"}}])
+    assert result.ok
+    cm = world.kube.config_maps[(NS, "es1")]
+    assert cm.data == {"foreign": "kept", "dsn": "db://u:p"}  # no mergePolicy here (ESO)
+    assert cm.metadata.owner_references == []
+
+
+async def test_a_configmap_target_under_merge_is_not_created() -> None:
+    world = generic(World())
+    await world.sync(target={**CONFIGMAP, "creationPolicy": "Merge"})
+    assert world.kube.config_maps == {}
+    assert world.ready() == ("True", manifest.REASON_MISSING, manifest.MSG_MISSING)
+
+
+async def test_generic_targets_are_off_unless_switched_on() -> None:
+    world = World()
+    result = await world.sync(target=CONFIGMAP)
+    assert not result.ok and world.kube.config_maps == {} and world.kube.secrets == {}
+    ready = world.ready()
+    assert ready is not None and manifest.MSG_DISABLED in ready[2]
+
+
+async def test_other_kinds_are_refused_by_name() -> None:
+    world = generic(World())
+    await world.sync(target={"manifest": {"apiVersion": "apps/v1", "kind": "Deployment"}})
+    ready = world.ready()
+    assert ready is not None and ready[0] == "False"
+    assert "spec.target.manifest: apps/v1/Deployment is not supported by asyncso" in ready[2]
+
+
+async def test_binary_values_are_refused_for_a_configmap() -> None:
+    world = generic(World({"bin": "//4="}))  # b"\xff\xfe"
+    data = [{"secretKey": "blob", "remoteRef": {"key": "bin", "decodingStrategy": "Base64"}}]
+    await world.sync(target=CONFIGMAP, data=data)
+    ready = world.ready()
+    assert ready is not None and "the value of key 'blob' is not UTF-8 text" in ready[2]
+    assert world.kube.config_maps == {}
+
+
+async def test_remote_gone_with_delete_deletes_the_configmap() -> None:
+    world = generic(World({"db": '{"pw":"p"}'}))
+    target = {**CONFIGMAP, "deletionPolicy": "Delete"}
+    await world.sync(target=target)
+    assert (NS, "es1") in world.kube.config_maps
+    world.view.stores[("SecretStore", NS, "store")] = fake_store({"other": "x"})
+    await world.sync(target=target)
+    assert world.kube.config_maps == {}
+    assert world.ready() == ("True", manifest.REASON_DELETED, manifest.MSG_DELETED)

@@ -84,6 +84,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.concurrent }}
 - --concurrent={{ .Values.concurrent }}
 {{- end }}
+{{- if .Values.genericTargets.enabled }}
+- --unsafe-allow-generic-targets
+{{- end }}
 {{- range $key, $value := .Values.extraArgs }}
 {{- if kindIs "bool" $value }}
 - --{{ if not $value }}no-{{ end }}{{ $key }}
