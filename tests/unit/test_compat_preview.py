@@ -161,9 +161,7 @@ def test_each_failure_is_one_clear_line(
 def test_a_configmap_target_previews_as_a_configmap(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    es = ES.replace(
-        "  target:\n", "  target:\n    manifest: {apiVersion: v1, kind: ConfigMap}\n"
-    )
+    es = ES.replace("  target:\n", "  target:\n    manifest: {apiVersion: v1, kind: ConfigMap}\n")
     code, out = run(tmp_path, capsys, es=es, store=STORE + "---" + SOURCES)
     assert code == 0, out
     doc = yaml.safe_load(out)
