@@ -37,22 +37,25 @@ asyncso serves these kinds of `external-secrets.io/v1`: {kinds}.
 """
 
 
-def _rows(table: Mapping[str, str]) -> list[str]:
+def _rows(table: Mapping[str, str], *, fields: bool) -> list[str]:
     """One row per reason: fields sharing a reason (the providers) are listed together."""
     by_reason: dict[str, list[str]] = {}
     for path, why in table.items():
         by_reason.setdefault(why, []).append(path.lstrip("."))
     rows = []
     for why, paths in by_reason.items():
-        fields = ", ".join(f"`{p}`" for p in paths)
-        rows.append(f"| {fields} | {why} |")
+        names = ", ".join(f"`{p}`" if fields else p for p in paths)
+        rows.append(f"| {names} | {why} |")
     return rows
 
 
-def _table(title: str, table: Mapping[str, str], *, what: str) -> str:
+def _table(
+    title: str, table: Mapping[str, str], *, what: str, first: str = "field", fields: bool = True
+) -> str:
     if not table:
         return f"## {title}\n\nNone.\n"
-    lines = [f"## {title}", "", f"| field | {what} |", "|---|---|", *_rows(table)]
+    rows = _rows(table, fields=fields)
+    lines = [f"## {title}", "", f"| {first} | {what} |", "|---|---|", *rows]
     return "\n".join(lines) + "\n"
 
 
@@ -63,6 +66,13 @@ def render() -> str:
         _table("Not supported: ExternalSecret", compat.EXTERNALSECRET, what="why"),
         _table("Not supported: SecretStore and ClusterSecretStore", compat.STORE, what="why"),
         _table("Implemented, with different accepted values", compat.LIMITS, what="asyncso"),
+        _table(
+            "Differences in behaviour",
+            compat.DIFFERENCES,
+            first="difference",
+            what="why",
+            fields=False,
+        ),
     ]
     return "\n".join(parts)
 

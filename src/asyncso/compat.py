@@ -83,6 +83,26 @@ LIMITS: dict[str, str] = {
     ),
 }
 
+#: Behaviour that differs from ESO for fields asyncso implements: what, and why or how.
+DIFFERENCES: dict[str, str] = {
+    "`creationPolicy: Orphan` targets carry the `created-by` label": (
+        "ESO sets it for `Owner` only; asyncso also marks `Orphan` targets so that a second "
+        "ExternalSecret writing the same Secret is refused (a condition) instead of fighting"
+    ),
+    "A renamed `Owner` target is not deleted": (
+        "ESO deletes the Secret it created under the old `target.name` at once; asyncso leaves "
+        "it to Kubernetes' garbage collection (its owner reference), which removes it when the "
+        "ExternalSecret is deleted"
+    ),
+    "A `target.manifest` ConfigMap is not watched": (
+        "ESO repairs a ConfigMap target that someone edits at once (an informer); asyncso "
+        "repairs it on the next refresh, and after a restart syncs such ExternalSecrets once"
+    ),
+    "A `target.manifest` ConfigMap holds text only": (
+        "a value that is not UTF-8 is refused by key (ESO writes Go's lossy string of it)"
+    ),
+}
+
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<name>[^`]*)` - at `\$(?P<at>[^`]*)`$")
 
 
