@@ -330,3 +330,19 @@ async def test_remote_gone_with_delete_deletes_the_configmap() -> None:
     await world.sync(target=target)
     assert world.kube.config_maps == {}
     assert world.ready() == ("True", manifest.REASON_DELETED, manifest.MSG_DELETED)
+
+
+def test_the_view_keeps_no_managed_fields_of_externalsecrets() -> None:
+    from asyncso import app
+
+    raw = msgspec.json.encode(
+        {
+            "metadata": {
+                "name": "es1",
+                "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}],
+            },
+            "spec": {},
+        }
+    )
+    es = app._without_managed_fields(msgspec.json.decode(raw, type=model.ExternalSecret))
+    assert es.metadata.managed_fields == [] and es.metadata.name == "es1"
