@@ -213,6 +213,10 @@ async def test_a_deny_window_holds_periodic_refreshes(
             await create(kube, external_secret(namespace, es_name, store="aws", **spec))
         await synced_secret(kube, namespace, "held", {"password": "v1"})  # first sync: not held
         await synced_secret(kube, namespace, "free", {"password": "v1"})
+        await es_ready(kube, namespace, "held", reason="SecretSynced")
+        # Let the operator's view see the synced status and the Secret (a lagging view is a
+        # first sync to it, which reads v1 again), then change the value.
+        await asyncio.sleep(2)
         await sm.put_secret_value(SecretId=name, SecretString='{"pw":"v2"}')
     await synced_secret(kube, namespace, "free", {"password": "v2"})
     await synced_secret(kube, namespace, "free", {"password": "v2"})
