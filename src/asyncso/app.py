@@ -22,6 +22,7 @@ from asyncso import (
     apiserver,
     clusterexternalsecret_controller,
     clusterpushsecret_controller,
+    compat,
     fanout_controller,
     kube,
     metrics,
@@ -274,9 +275,10 @@ class Operator:
             return
         item: model.ExternalSecret | view.InvalidObject
         try:
-            item = _es_decoder.decode(raw)
+            item = _without_managed_fields(_es_decoder.decode(raw))
         except msgspec.ValidationError as exc:
-            item = view.InvalidObject(meta=_envelope_decoder.decode(raw).metadata, error=str(exc))
+            meta = _envelope_decoder.decode(raw).metadata
+            item = view.InvalidObject(meta=meta, error=compat.decode_error(exc))
         old = self.view.externalsecrets.get(key)
         self.view.put_externalsecret(key, item)
         if not self._started:
@@ -309,6 +311,15 @@ class Operator:
         if self._started and not valid:
             for es_key in self.view.writers_of(key):
                 self.scheduler.wake(es_key, urgent=True)
+
+
+def _without_managed_fields(es: model.ExternalSecret) -> model.ExternalSecret:
+    """The view keeps every ExternalSecret: not their `managedFields` (only Secrets' are read,
+    by `fieldowners`), which can weigh more than the rest of the object."""
+    if not es.metadata.managed_fields:
+        return es
+    meta = msgspec.structs.replace(es.metadata, managed_fields=[])
+    return msgspec.structs.replace(es, metadata=meta)
 
 
 def _never_synced(item: model.ExternalSecret | view.InvalidObject) -> bool:

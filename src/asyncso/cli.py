@@ -100,6 +100,12 @@ def _add_run_flags(run: argparse.ArgumentParser) -> None:
         d.enable_cluster_push_secret_reconciler,
         "reconcile ClusterPushSecrets",
     )
+    _bool_flag(
+        run,
+        "unsafe-allow-generic-targets",
+        d.unsafe_allow_generic_targets,
+        "write spec.target.manifest targets (v1 ConfigMap), as ESO's flag",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,7 +34,9 @@ CRD_PATH = apiserver.CRDS.path()
 
 INT_OR_STRING = "x-kubernetes-int-or-string"
 _STRING_RULES = ("maxLength", "minLength", "pattern")
-PRESERVE_UNKNOWN = "x-kubernetes-preserve-unknown-fields"
+PRESERVE_UNKNOWN = model.PRESERVE_UNKNOWN
+#: Rules on objects and arrays kept from the models (ESO's one-of structs, non-empty lists).
+_SHAPE_RULES = ("maxProperties", "minProperties", "minItems")
 
 _READY_REASON = '.status.conditions[?(@.type=="Ready")].reason'
 _READY_STATUS = '.status.conditions[?(@.type=="Ready")].status'
@@ -62,15 +64,16 @@ class SchemaError(ValueError):
 
 def _convert(node: dict[str, Any], defs: dict[str, Any], where: str) -> dict[str, Any]:
     """One msgspec JSON-schema node as a structural OpenAPI v3 node (no refs, no free unions)."""
+    shape = {k: node[k] for k in _SHAPE_RULES if k in node}
     if "$ref" in node:
-        return _convert(defs[node["$ref"].rsplit("/", 1)[-1]], defs, where)
+        return {**_convert(defs[node["$ref"].rsplit("/", 1)[-1]], defs, where), **shape}
     if "anyOf" in node:
         options = [o for o in node["anyOf"] if o.get("type") != "null"]
         if sorted(o.get("type", "") for o in options) == ["integer", "string"]:
             return {INT_OR_STRING: True}
         if len(options) != 1:
             raise SchemaError(f"{where}: cannot express union {node['anyOf']} structurally")
-        return _convert(options[0], defs, where)
+        return {**_convert(options[0], defs, where), **shape}
     if "enum" in node:
         values = node["enum"]
         if not all(isinstance(v, str) for v in values):
@@ -78,7 +81,9 @@ def _convert(node: dict[str, Any], defs: dict[str, Any], where: str) -> dict[str
         return {"type": "string", "enum": sorted(values)}
     kind = node.get("type")
     if kind == "object":
-        out: dict[str, Any] = {"type": "object"}
+        out: dict[str, Any] = {"type": "object", **shape}
+        if node.get(PRESERVE_UNKNOWN):
+            out[PRESERVE_UNKNOWN] = True
         if "properties" in node:
             out["properties"] = {
                 name: _convert(sub, defs, f"{where}.{name}")
@@ -91,7 +96,7 @@ def _convert(node: dict[str, Any], defs: dict[str, Any], where: str) -> dict[str
             out["additionalProperties"] = _convert(extra, defs, f"{where}{{}}")
         return out
     if kind == "array":
-        return {"type": "array", "items": _convert(node["items"], defs, f"{where}[]")}
+        return {"type": "array", "items": _convert(node["items"], defs, f"{where}[]"), **shape}
     if kind == "string":
         # Name and key rules (model.SubdomainName...) are kept; bytes: a base64 string.
         return {"type": kind, **{k: node[k] for k in _STRING_RULES if k in node}}

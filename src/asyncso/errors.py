@@ -33,6 +33,11 @@ class InvalidSpecError(PermanentError):
     """The object's spec is malformed; the message names the bad field."""
 
 
+class ValidationUnknownError(PermanentError):
+    """A provider could not tell whether the store works (ESO's `ValidationResultUnknown`):
+    the store is Ready, with reason `ValidationUnknown`."""
+
+
 class StoreNotFoundError(PermanentError):
     """The referenced SecretStore/ClusterSecretStore does not exist (yet)."""
 

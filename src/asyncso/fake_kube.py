@@ -69,11 +69,13 @@ class FakeKube:
         if failure is not None:
             raise failure
 
-    def _stored(self, secret: model.Secret) -> model.Secret:
+    def _stored(self, secret: model.Secret, manager: str) -> model.Secret:
+        old = self.secrets.get((secret.metadata.namespace, secret.metadata.name))
         meta = msgspec.structs.replace(
             secret.metadata,
             resource_version=str(next(self._versions)),
             uid=secret.metadata.uid or f"uid-{secret.metadata.name}",
+            managed_fields=_managed_fields(old, secret, manager or "unnamed-client"),
         )
         stored = msgspec.structs.replace(secret, metadata=meta)
         self.secrets[(meta.namespace, meta.name)] = stored
@@ -81,9 +83,9 @@ class FakeKube:
 
     # --- seeding (tests) -----------------------------------------------------------------------
 
-    def put_secret(self, secret: model.Secret) -> model.Secret:
-        """Store a Secret as if someone else had created it."""
-        return self._stored(secret)
+    def put_secret(self, secret: model.Secret, *, manager: str = "someone-else") -> model.Secret:
+        """Store a Secret as if someone else (`manager`) had written it."""
+        return self._stored(secret, manager)
 
     # --- ports.KubeReader ----------------------------------------------------------------------
 
@@ -125,15 +127,17 @@ class FakeKube:
 
     # --- ports.KubeWriter ----------------------------------------------------------------------
 
-    async def create_secret(self, secret: model.Secret, *, field: str = "metadata") -> model.Secret:
+    async def create_secret(
+        self, secret: model.Secret, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.Secret:
         meta = secret.metadata
         self._enter("create_secret", apiserver.SECRETS, meta.namespace, meta.name, field)
         if (meta.namespace, meta.name) in self.secrets:
             raise errors.api_error(409, f'secrets "{meta.name}" already exists', reason="Conflict")
-        return self._stored(secret)
+        return self._stored(secret, field_manager)
 
     async def replace_secret(
-        self, secret: model.Secret, *, field: str = "metadata"
+        self, secret: model.Secret, *, field: str = "metadata", field_manager: str = ""
     ) -> model.Secret:
         meta = secret.metadata
         self._enter("replace_secret", apiserver.SECRETS, meta.namespace, meta.name, field)
@@ -143,7 +147,7 @@ class FakeKube:
         stale = meta.resource_version and meta.resource_version != current.metadata.resource_version
         if stale:
             raise errors.api_error(409, "the object has been modified", reason="Conflict")
-        return self._stored(secret)
+        return self._stored(secret, field_manager)
 
     async def delete_secret(
         self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
@@ -155,6 +159,48 @@ class FakeKube:
         if resource_version and resource_version != current.metadata.resource_version:
             raise errors.api_error(409, "precondition failed", reason="Conflict")
         del self.secrets[(namespace, name)]
+
+    async def create_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        meta = config_map.metadata
+        self._enter("create_config_map", apiserver.CONFIGMAPS, meta.namespace, meta.name, field)
+        if (meta.namespace, meta.name) in self.config_maps:
+            raise errors.api_error(409, f'configmaps "{meta.name}" exists', reason="Conflict")
+        return self._stored_config_map(config_map)
+
+    async def replace_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        meta = config_map.metadata
+        self._enter("replace_config_map", apiserver.CONFIGMAPS, meta.namespace, meta.name, field)
+        current = self.config_maps.get((meta.namespace, meta.name))
+        if current is None:
+            raise errors.api_error(404, f'configmaps "{meta.name}" not found', reason="NotFound")
+        if meta.resource_version and meta.resource_version != current.metadata.resource_version:
+            raise errors.api_error(409, "the object has been modified", reason="Conflict")
+        return self._stored_config_map(config_map)
+
+    async def delete_config_map(
+        self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
+    ) -> None:
+        self._enter("delete_config_map", apiserver.CONFIGMAPS, namespace, name, field)
+        current = self.config_maps.get((namespace, name))
+        if current is None:
+            return
+        if resource_version and resource_version != current.metadata.resource_version:
+            raise errors.api_error(409, "precondition failed", reason="Conflict")
+        del self.config_maps[(namespace, name)]
+
+    def _stored_config_map(self, config_map: model.ConfigMap) -> model.ConfigMap:
+        meta = msgspec.structs.replace(
+            config_map.metadata,
+            resource_version=str(next(self._versions)),
+            uid=config_map.metadata.uid or f"uid-cm-{config_map.metadata.name}",
+        )
+        stored = msgspec.structs.replace(config_map, metadata=meta)
+        self.config_maps[(meta.namespace, meta.name)] = stored
+        return stored
 
     async def patch_status(self, kind: str, namespace: str, name: str, status: Any) -> None:
         self._enter("patch_status", apiserver.BY_KIND[kind], namespace, name, "metadata")
@@ -262,3 +308,58 @@ class FakeKube:
             for (ns, _), secret in sorted(self.secrets.items())
             if ns == namespace and selectors.matches(selector, secret.metadata.labels)
         ]
+
+
+# --- the apiserver's field ownership, for the keys `fieldowners` reads --------------------------
+
+_Owned = dict[str, dict[str, set[str]]]  # manager → part (labels, annotations, data) → keys
+_PARTS = ("labels", "annotations", "data")
+
+
+def _parts(secret: model.Secret) -> dict[str, dict[str, Any]]:
+    meta = secret.metadata
+    return {"labels": meta.labels, "annotations": meta.annotations, "data": secret.data}
+
+
+def _managed_fields(
+    old: model.Secret | None, new: model.Secret, manager: str
+) -> list[model.ManagedFieldsEntry]:
+    """managedFields after `manager` writes `new` over `old`, as the apiserver keeps them for
+    labels, annotations and data: a create owns every key; an update owns the keys it adds or
+    changes (taking them from other managers); a removed key is nobody's."""
+    owned: _Owned = {}
+    for entry in old.metadata.managed_fields if old is not None else []:
+        recorded = entry.fields_v1
+        mine = owned.setdefault(entry.manager, {part: set() for part in _PARTS})
+        meta = recorded.get("f:metadata", {})
+        for part, node in (
+            ("labels", meta.get("f:labels", {})),
+            ("annotations", meta.get("f:annotations", {})),
+            ("data", recorded.get("f:data", {})),
+        ):
+            mine[part] |= {k.removeprefix("f:") for k in node if k != "."}
+    before = _parts(old) if old is not None else {part: {} for part in _PARTS}
+    after = _parts(new)
+    writer = owned.setdefault(manager, {part: set() for part in _PARTS})
+    for part in _PARTS:
+        changed = {k for k, v in after[part].items() if before[part].get(k, object()) != v}
+        for keys in owned.values():
+            keys[part] &= set(after[part])  # removed keys are nobody's
+            keys[part] -= changed
+        writer[part] |= changed
+    entries = []
+    for name, keys in owned.items():
+        if not any(keys.values()):
+            continue
+        fields: dict[str, Any] = {}
+        meta_fields: dict[str, Any] = {
+            f"f:{part}": {f"f:{k}": {} for k in sorted(keys[part])}
+            for part in ("labels", "annotations")
+            if keys[part]
+        }
+        if meta_fields:
+            fields["f:metadata"] = meta_fields
+        if keys["data"]:
+            fields["f:data"] = {f"f:{k}": {} for k in sorted(keys["data"])}
+        entries.append(model.ManagedFieldsEntry(manager=name, operation="Update", fields_v1=fields))
+    return entries

@@ -57,10 +57,24 @@ def _api_version(kind: str) -> str:
 def _secret_body(secret: model.Secret) -> bytes:
     """msgspec omits defaults; the apiserver wants `apiVersion`/`kind` spelled out."""
     body = msgspec.to_builtins(secret)
+    body["metadata"].pop("managedFields", None)  # the apiserver keeps its own record
     body["apiVersion"] = "v1"
     body["kind"] = "Secret"
     body["type"] = secret.type
     return _encoder.encode(body)
+
+
+def _config_map_body(config_map: model.ConfigMap) -> bytes:
+    body = msgspec.to_builtins(config_map)
+    body["metadata"].pop("managedFields", None)
+    body["apiVersion"] = "v1"
+    body["kind"] = "ConfigMap"
+    return _encoder.encode(body)
+
+
+def _manager(field_manager: str) -> dict[str, str] | None:
+    """The `fieldManager` query parameter: the apiserver records which fields it set."""
+    return {"fieldManager": field_manager} if field_manager else None
 
 
 class Kube:
@@ -89,10 +103,17 @@ class Kube:
         what: str,
         body: bytes | None = None,
         content_type: str = apiserver.JSON,
+        params: dict[str, str] | None = None,
     ) -> bytes:
         async with self._gate:
             return await apiserver.call(
-                self.api, method, url, body=body, content_type=content_type, what=what
+                self.api,
+                method,
+                url,
+                body=body,
+                content_type=content_type,
+                params=params,
+                what=what,
             )
 
     # --- Secrets -------------------------------------------------------------------------------
@@ -113,17 +134,25 @@ class Kube:
         found = await self._get(apiserver.SECRETS, namespace, name, field=field)
         return None if found is None else _secret_decoder.decode(found)
 
-    async def create_secret(self, secret: model.Secret, *, field: str = "metadata") -> model.Secret:
+    async def create_secret(
+        self, secret: model.Secret, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.Secret:
         meta = secret.metadata
         apiserver.path(apiserver.SECRETS, namespace=meta.namespace, name=meta.name, field=field)
         url = apiserver.path(apiserver.SECRETS, namespace=meta.namespace, field=field)
         what = f"create Secret {meta.namespace}/{meta.name}"
         return _secret_decoder.decode(
-            await self._call("POST", url, body=_secret_body(secret), what=what)
+            await self._call(
+                "POST",
+                url,
+                body=_secret_body(secret),
+                what=what,
+                params=_manager(field_manager),
+            )
         )
 
     async def replace_secret(
-        self, secret: model.Secret, *, field: str = "metadata"
+        self, secret: model.Secret, *, field: str = "metadata", field_manager: str = ""
     ) -> model.Secret:
         """PUT with the observed resourceVersion: a concurrent change makes it a ConflictError."""
         meta = secret.metadata
@@ -132,7 +161,13 @@ class Kube:
         )
         what = f"update Secret {meta.namespace}/{meta.name}"
         return _secret_decoder.decode(
-            await self._call("PUT", url, body=_secret_body(secret), what=what)
+            await self._call(
+                "PUT",
+                url,
+                body=_secret_body(secret),
+                what=what,
+                params=_manager(field_manager),
+            )
         )
 
     async def delete_secret(
@@ -148,6 +183,54 @@ class Kube:
                 url,
                 body=_encoder.encode(options),
                 what=f"delete Secret {namespace}/{name}",
+            )
+
+    # --- ConfigMap targets (`target.manifest`) --------------------------------------------------
+
+    async def create_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        meta = config_map.metadata
+        apiserver.path(apiserver.CONFIGMAPS, namespace=meta.namespace, name=meta.name, field=field)
+        url = apiserver.path(apiserver.CONFIGMAPS, namespace=meta.namespace, field=field)
+        answer = await self._call(
+            "POST",
+            url,
+            body=_config_map_body(config_map),
+            what=f"create ConfigMap {meta.namespace}/{meta.name}",
+            params=_manager(field_manager),
+        )
+        return _configmap_decoder.decode(answer)
+
+    async def replace_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        meta = config_map.metadata
+        url = apiserver.path(
+            apiserver.CONFIGMAPS, namespace=meta.namespace, name=meta.name, field=field
+        )
+        answer = await self._call(
+            "PUT",
+            url,
+            body=_config_map_body(config_map),
+            what=f"update ConfigMap {meta.namespace}/{meta.name}",
+            params=_manager(field_manager),
+        )
+        return _configmap_decoder.decode(answer)
+
+    async def delete_config_map(
+        self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
+    ) -> None:
+        url = apiserver.path(apiserver.CONFIGMAPS, namespace=namespace, name=name, field=field)
+        options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if resource_version:
+            options["preconditions"] = {"resourceVersion": resource_version}
+        with contextlib.suppress(errors.ApiNotFoundError):
+            await self._call(
+                "DELETE",
+                url,
+                body=_encoder.encode(options),
+                what=f"delete ConfigMap {namespace}/{name}",
             )
 
     # --- our custom resources ------------------------------------------------------------------

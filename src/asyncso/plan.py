@@ -11,8 +11,10 @@ import dataclasses
 import hashlib
 from typing import Literal
 
-from asyncso import model, secret_data
+from asyncso import fieldowners, model, secret_data
 
+#: Where asyncso recorded its data keys before it used field ownership (`fieldowners`), as ESO
+#: does: still read as ours, and dropped on the next write.
 ANNOTATION_MANAGED_KEYS = "reconcile.asyncso.io/managed-keys"
 
 REASON_SYNCED = "SecretSynced"
@@ -50,6 +52,11 @@ class Plan:
     report: Report
     #: Name recorded as `status.binding` (the target), or "" when nothing was bound.
     binding: str = ""
+
+
+def field_manager(es: model.ExternalSecret) -> str:
+    """The field manager every write of `es` carries (ESO's name for it)."""
+    return fieldowners.manager_for(es.metadata.name)
 
 
 def owner_label(es: model.ExternalSecret) -> str:
@@ -96,7 +103,7 @@ def plan_sync(
     (`Delete` or `Merge`) says to act on that; otherwise it is the rendered content."""
     target = es.spec.target
     name = model.target_name(es)
-    owning = target.creation_policy in ("Owner", "Orphan")
+    owning = target.creation_policy in ("Owner", "Orphan", "CreateOrMerge")
     if owning and observed is not None and owned_by_other(es, observed):
         return Plan("none", None, failure(MSG_IS_OWNED, f"Secret {name!r}"))
     if desired is None:
@@ -110,6 +117,9 @@ def plan_sync(
                 "With creationPolicy=Merge the secret won't be created"
             )
             return Plan("none", None, Report(False, REASON_MISSING, message))
+        return _write(es, observed, _merged(es, desired, observed))
+    if target.creation_policy == "CreateOrMerge" and observed is not None:
+        # ESO: created like Orphan when missing; merged into like Merge when present.
         return _write(es, observed, _merged(es, desired, observed))
     return _write(es, observed, _owned(es, desired, observed))
 
@@ -137,33 +147,52 @@ def _plan_remote_gone(es: model.ExternalSecret, observed: model.Secret | None) -
     return Plan("none", None, failure(MSG_GET_DATA, "remote secret not found"))
 
 
-def _managed_metadata(
+def _metadata(
     es: model.ExternalSecret,
     desired: model.SecretContent,
+    observed: model.Secret | None,
     data: dict[str, bytes],
-    *,
-    labels: dict[str, str],
-    annotations: dict[str, str],
-) -> tuple[dict[str, str], dict[str, str]]:
-    labels = {**labels, **desired.labels, model.LABEL_MANAGED: "true"}
-    annotations = {**annotations, **desired.annotations}
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """ESO's `setMetadata`, `applyOwnership` and markers: labels, annotations and finalizers.
+
+    The labels and annotations this ExternalSecret set before (`fieldowners`) are dropped, then
+    set again from the ExternalSecret's own metadata when it has no template, or from the
+    template's (rendered) metadata; other parties' keys stay. The template's finalizers are
+    added (never removed), unless the Secret is being deleted."""
+    meta = observed.metadata if observed is not None else model.ObjectMeta()
+    owned = fieldowners.owned_keys(meta, field_manager(es))
+    labels = {k: v for k, v in meta.labels.items() if k not in owned.labels}
+    annotations = {
+        k: v
+        for k, v in meta.annotations.items()
+        if k not in owned.annotations and k != ANNOTATION_MANAGED_KEYS
+    }
+    finalizers = list(meta.finalizers)
+    template = es.spec.target.template
+    if template is None:
+        labels.update(es.metadata.labels)
+        annotations.update(es.metadata.annotations)
+    else:
+        labels.update(desired.labels)
+        annotations.update(desired.annotations)
+        wanted = template.metadata.finalizers if template.metadata is not None else []
+        if not meta.deletion_timestamp:
+            finalizers += [f for f in wanted if f not in finalizers]
+    if es.spec.target.creation_policy in ("Owner", "Orphan"):
+        # ESO sets it for Owner only; asyncso also marks Orphan targets, so that a second
+        # ExternalSecret writing the same Secret is refused instead of fighting over it.
+        labels[model.LABEL_CREATED_BY] = owner_label(es)
+    else:
+        labels.pop(model.LABEL_CREATED_BY, None)
+    labels[model.LABEL_MANAGED] = "true"
     annotations[model.ANNOTATION_DATA_HASH] = secret_data.data_hash(data)
-    annotations[ANNOTATION_MANAGED_KEYS] = ",".join(sorted(desired.data))
-    return labels, annotations
+    return labels, annotations, finalizers
 
 
-def _owned(
-    es: model.ExternalSecret, desired: model.SecretContent, observed: model.Secret | None
-) -> model.Secret:
-    """Owner/Orphan: the data is exactly what the ExternalSecret renders; other parties'
-    labels and annotations on an existing Secret survive."""
-    base_meta = observed.metadata if observed is not None else model.ObjectMeta()
-    data = dict(desired.data)
-    labels, annotations = _managed_metadata(
-        es, desired, data, labels=dict(base_meta.labels), annotations=dict(base_meta.annotations)
-    )
-    labels[model.LABEL_CREATED_BY] = owner_label(es)
-    owners = [r for r in base_meta.owner_references if r.uid != es.metadata.uid]
+def _owners(es: model.ExternalSecret, meta: model.ObjectMeta) -> list[model.OwnerReference]:
+    """ESO's `applyOwnership`: our controller reference with `Owner`, none otherwise (it is
+    removed when the policy changed); other references stay."""
+    owners = [r for r in meta.owner_references if r.uid != es.metadata.uid]
     if es.spec.target.creation_policy == "Owner":
         owners.append(
             model.OwnerReference(
@@ -175,14 +204,25 @@ def _owned(
                 block_owner_deletion=True,
             )
         )
+    return owners
+
+
+def _owned(
+    es: model.ExternalSecret, desired: model.SecretContent, observed: model.Secret | None
+) -> model.Secret:
+    """Owner/Orphan (and a new CreateOrMerge target): the data is exactly what the
+    ExternalSecret renders; other parties' labels and annotations on an existing Secret survive."""
+    base_meta = observed.metadata if observed is not None else model.ObjectMeta()
+    data = dict(desired.data)
+    labels, annotations, finalizers = _metadata(es, desired, observed, data)
     meta = model.ObjectMeta(
         name=model.target_name(es),
         namespace=es.metadata.namespace,
         resource_version=base_meta.resource_version,
         labels=labels,
         annotations=annotations,
-        owner_references=owners,
-        finalizers=list(base_meta.finalizers),
+        owner_references=_owners(es, base_meta),
+        finalizers=finalizers,
     )
     return model.Secret(
         metadata=meta,
@@ -195,32 +235,25 @@ def _owned(
 def _merged(
     es: model.ExternalSecret, desired: model.SecretContent, observed: model.Secret
 ) -> model.Secret:
-    """Merge: keep foreign keys; drop keys we wrote before that no longer render; set ours."""
-    previous = observed.metadata.annotations.get(ANNOTATION_MANAGED_KEYS, "")
-    stale = {key for key in previous.split(",") if key} - set(desired.data)
-    data = {k: v for k, v in observed.data.items() if k not in stale}
-    data.update(desired.data)
+    """Merge / CreateOrMerge: keep others' keys; drop the keys this ExternalSecret wrote before
+    (it sets again those it still renders); set ours."""
     meta = observed.metadata
-    labels, annotations = _managed_metadata(
-        es, desired, data, labels=dict(meta.labels), annotations=dict(meta.annotations)
-    )
-    new_meta = _with_metadata(meta, labels=labels, annotations=annotations)
-    return model.Secret(
-        metadata=new_meta, data=data, type=observed.type, immutable=observed.immutable
-    )
-
-
-def _with_metadata(
-    meta: model.ObjectMeta, *, labels: dict[str, str], annotations: dict[str, str]
-) -> model.ObjectMeta:
-    return model.ObjectMeta(
+    owned = fieldowners.owned_keys(meta, field_manager(es)).data
+    legacy = {k for k in meta.annotations.get(ANNOTATION_MANAGED_KEYS, "").split(",") if k}
+    data = {k: v for k, v in observed.data.items() if k not in owned and k not in legacy}
+    data.update(desired.data)
+    labels, annotations, finalizers = _metadata(es, desired, observed, data)
+    new_meta = model.ObjectMeta(
         name=meta.name,
         namespace=meta.namespace,
         resource_version=meta.resource_version,
         labels=labels,
         annotations=annotations,
-        owner_references=list(meta.owner_references),
-        finalizers=list(meta.finalizers),
+        owner_references=_owners(es, meta),
+        finalizers=finalizers,
+    )
+    return model.Secret(
+        metadata=new_meta, data=data, type=observed.type, immutable=observed.immutable
     )
 
 
@@ -231,6 +264,7 @@ def _same(a: model.Secret, b: model.Secret) -> bool:
         and a.metadata.labels == b.metadata.labels
         and a.metadata.annotations == b.metadata.annotations
         and a.metadata.owner_references == b.metadata.owner_references
+        and a.metadata.finalizers == b.metadata.finalizers
         and bool(a.immutable) == bool(b.immutable)
     )
 

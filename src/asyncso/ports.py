@@ -97,17 +97,39 @@ class KubeReader(Protocol):
 class KubeWriter(Protocol):
     """The writes a sync and the store controller make. Names are checked as `KubeReader`'s."""
 
-    async def create_secret(self, secret: model.Secret, *, field: str = "metadata") -> model.Secret:
-        """POST; an existing Secret is an `errors.ApiConflictError`."""
+    async def create_secret(
+        self, secret: model.Secret, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.Secret:
+        """POST; an existing Secret is an `errors.ApiConflictError`. `field_manager` is recorded
+        by the apiserver as the owner of the fields set (`fieldowners`)."""
         ...
 
     async def replace_secret(
-        self, secret: model.Secret, *, field: str = "metadata"
+        self, secret: model.Secret, *, field: str = "metadata", field_manager: str = ""
     ) -> model.Secret:
-        """PUT with the observed resourceVersion: a concurrent change is `ApiConflictError`."""
+        """PUT with the observed resourceVersion: a concurrent change is `ApiConflictError`.
+        `field_manager` becomes the owner of the fields this write changes."""
         ...
 
     async def delete_secret(
+        self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
+    ) -> None:
+        """DELETE (with a resourceVersion precondition when given); absent is fine."""
+        ...
+
+    async def create_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        """POST a ConfigMap (`target.manifest`); an existing one is `ApiConflictError`."""
+        ...
+
+    async def replace_config_map(
+        self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
+    ) -> model.ConfigMap:
+        """PUT with the observed resourceVersion: a concurrent change is `ApiConflictError`."""
+        ...
+
+    async def delete_config_map(
         self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
     ) -> None:
         """DELETE (with a resourceVersion precondition when given); absent is fine."""

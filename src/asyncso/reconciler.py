@@ -9,16 +9,18 @@ target Secret untouched, and only `plan` decides a delete or a shrink.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 
 from asyncso import (
     errors,
+    manifest,
     metrics,
     model,
     observability,
@@ -31,6 +33,7 @@ from asyncso import (
     settings,
     status,
     stores,
+    syncwindows,
     timing,
     validation,
     view,
@@ -95,6 +98,9 @@ class Reconciler:
             except errors.AsyncsoError:
                 return RETRY
             return DONE
+        held = self._held_by_windows(es)
+        if held is not None:
+            return scheduler.SyncResult(ok=True, next_at=held)
         started = self.clock()
         labels = {"name": es.metadata.name, "namespace": es.metadata.namespace}
         metrics.SYNC_CALLS_TOTAL.labels(**labels).inc()
@@ -146,20 +152,73 @@ class Reconciler:
         )
         return scheduler.SyncResult(ok=True, next_at=next_at)
 
-    async def _reconcile(self, es: model.ExternalSecret) -> plan.Plan:
+    async def _reconcile(self, es: model.ExternalSecret) -> plan.Plan | manifest.ConfigMapPlan:
         """Validate, keep the finalizer right, plan from the view, write; re-plan from a fresh
         read when a create finds the Secret exists after all (the view lags, or it is not ours)."""
         validation.validate(es)
+        if es.spec.target.manifest is not None:
+            manifest.check(es, allowed=self.settings.unsafe_allow_generic_targets)
+            await self._ensure_finalizer(es)
+            return await self._reconcile_config_map(es)
         await self._ensure_finalizer(es)
         the_plan = await self._plan(es, trust_view=True)
+        manager = plan.field_manager(es)
         try:
-            await self._execute(the_plan)
+            await self._execute(the_plan, manager=manager)
         except errors.ConflictError:
             if the_plan.action != "create":
                 raise
             the_plan = await self._plan(es, trust_view=False)
-            await self._execute(the_plan)
+            await self._execute(the_plan, manager=manager)
         return the_plan
+
+    def _held_by_windows(self, es: model.ExternalSecret) -> float | None:
+        """`spec.syncWindows`: when a periodic refresh must wait, until when."""
+        if es.spec.sync_windows is None:
+            return None
+        record = self.view.secrets.get((es.metadata.namespace, model.target_name(es)))
+        valid = es.spec.target.creation_policy == "Orphan" or (record is not None and record.valid)
+        store = stores.version_of(es.metadata.namespace, es.spec.secret_store_ref, self.view.stores)
+        try:
+            return syncwindows.hold(es, now=self.clock(), store_version=store, target_valid=valid)
+        except errors.InvalidSpecError:
+            return None  # the sync reports it
+
+    async def _reconcile_config_map(self, es: model.ExternalSecret) -> manifest.ConfigMapPlan:
+        """`target.manifest` (a ConfigMap): fetch, render as ESO's generic path, plan, write;
+        a create that meets an existing ConfigMap re-plans from a fresh read."""
+        namespace, name = es.metadata.namespace, model.target_name(es)
+        desired = await self.desired(manifest.template_for(es))
+        if desired is not None:
+            desired = manifest.rendered_data(es, desired)
+        manager = plan.field_manager(es)
+        for attempt in (1, 2):
+            observed = None
+            if es.spec.target.creation_policy != "None":
+                observed = await self.kube.get_config_map(namespace, name, field=TARGET)
+            the_plan = manifest.plan_config_map(es, desired, observed)
+            wanted = the_plan.config_map
+            if the_plan.action == "none" or wanted is None:
+                return the_plan
+            self._check_leader()
+            try:
+                if the_plan.action == "create":
+                    await self.kube.create_config_map(wanted, field=TARGET, field_manager=manager)
+                elif the_plan.action == "update":
+                    await self.kube.replace_config_map(wanted, field=TARGET, field_manager=manager)
+                else:
+                    await self.kube.delete_config_map(
+                        namespace,
+                        name,
+                        resource_version=wanted.metadata.resource_version,
+                        field=TARGET,
+                    )
+            except errors.ConflictError:
+                if the_plan.action != "create" or attempt == 2:
+                    raise
+                continue
+            return the_plan
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _synced_version(self, es: model.ExternalSecret) -> str:
         store = stores.version_of(es.metadata.namespace, es.spec.secret_store_ref, self.view.stores)
@@ -234,19 +293,21 @@ class Reconciler:
     async def _fetch(self, es: model.ExternalSecret) -> secret_data.Fetched:
         spec = es.spec
         cache: dict[Any, ports.SecretsProvider] = {}
-        jobs: list[Any] = []
+        # Every entry's provider first: a store that cannot be used fails the sync before any
+        # read starts (no coroutine is made that would then never be awaited).
+        jobs: list[Callable[[], Awaitable[Any]]] = []
         for index, item in enumerate(spec.data):
             where = f"spec.data[{index}]"
             provider = await self._provider(es, item.source_ref, where=where, cache=cache)
-            jobs.append(_value(provider, item.remote_ref))
+            jobs.append(functools.partial(_value, provider, item.remote_ref))
         for index, entry in enumerate(spec.data_from):
             where = f"spec.dataFrom[{index}]"
             provider = await self._provider(es, entry.source_ref, where=where, cache=cache)
             if entry.extract is not None:
-                jobs.append(_value_map(provider, entry.extract))
+                jobs.append(functools.partial(_value_map, provider, entry.extract))
             elif entry.find is not None:
-                jobs.append(provider.find(entry.find))
-        results = await asyncio.gather(*jobs, return_exceptions=True)
+                jobs.append(functools.partial(provider.find, entry.find))
+        results = await asyncio.gather(*(job() for job in jobs), return_exceptions=True)
         missing_ok = spec.target.deletion_policy in ("Delete", "Merge")
         values: list[Any] = []
         for result in results:
@@ -293,15 +354,16 @@ class Reconciler:
         if self.may_write is not None and not self.may_write():
             raise NotLeaderError("not the leader; write skipped")
 
-    async def _execute(self, the_plan: plan.Plan) -> None:
+    async def _execute(self, the_plan: plan.Plan, *, manager: str) -> None:
+        """At most one write, carrying the ExternalSecret's field manager (`fieldowners`)."""
         secret = the_plan.secret
         if the_plan.action == "none" or secret is None:
             return
         self._check_leader()
         if the_plan.action == "create":
-            await self.kube.create_secret(secret, field=TARGET)
+            await self.kube.create_secret(secret, field=TARGET, field_manager=manager)
         elif the_plan.action == "update":
-            await self.kube.replace_secret(secret, field=TARGET)
+            await self.kube.replace_secret(secret, field=TARGET, field_manager=manager)
         elif the_plan.action == "delete":
             await self.kube.delete_secret(
                 secret.metadata.namespace,
@@ -364,6 +426,9 @@ class Reconciler:
         if model.FINALIZER not in es.metadata.finalizers:
             return
         namespace, name = es.metadata.namespace, model.target_name(es)
+        if manifest.is_config_map(es):
+            await self._finalize_config_map(es)
+            return
         try:
             observed = await self.kube.get_secret(namespace, name, field=TARGET)
         except errors.InvalidNameError as exc:
@@ -382,6 +447,23 @@ class Reconciler:
             and not plan.owned_by_other(es, observed)
         ):
             await self.kube.delete_secret(namespace, name, field=TARGET)
+        await self.kube.set_finalizers(
+            "ExternalSecret",
+            namespace,
+            es.metadata.name,
+            finalizers=[f for f in es.metadata.finalizers if f != model.FINALIZER],
+            resource_version=es.metadata.resource_version,
+        )
+
+    async def _finalize_config_map(self, es: model.ExternalSecret) -> None:
+        namespace, name = es.metadata.namespace, model.target_name(es)
+        observed = await self.kube.get_config_map(namespace, name, field=TARGET)
+        if (
+            observed is not None
+            and observed.metadata.labels.get(model.LABEL_MANAGED) == "true"
+            and not plan.owned_by_other(es, model.Secret(metadata=observed.metadata))
+        ):
+            await self.kube.delete_config_map(namespace, name, field=TARGET)
         await self.kube.set_finalizers(
             "ExternalSecret",
             namespace,

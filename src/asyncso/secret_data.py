@@ -44,10 +44,30 @@ def merge(spec: model.ExternalSecretSpec, fetched: Fetched) -> dict[str, bytes]:
         except errors.InvalidSpecError as exc:
             raise errors.InvalidSpecError(f"{where}.secretKey: {exc}") from None
         try:
-            out[item.secret_key] = keymapping.decode(value, item.remote_ref.decoding_strategy)
+            decoded = keymapping.decode(value, item.remote_ref.decoding_strategy)
         except errors.AsyncsoError as exc:
             raise type(exc)(f"{where}.remoteRef.decodingStrategy: {exc}") from None
+        check_null_bytes({item.secret_key: decoded}, item.remote_ref.null_byte_policy, where=where)
+        out[item.secret_key] = decoded
     return out
+
+
+MSG_NULL_BYTES = (
+    "fetched secret value for key {key!r} contains null bytes; use a text-safe format such as "
+    "PEM/base64 or leave nullBytePolicy unset for intentional binary data"
+)
+
+
+def check_null_bytes(
+    values: Mapping[str, bytes], policy: model.NullBytePolicy, *, where: str
+) -> None:
+    """ESO's `nullBytePolicy: Fail`: a fetched value (after decoding) with a NUL byte fails the
+    sync, naming the first such key in sorted order (never the value)."""
+    if policy != "Fail":
+        return
+    for key in sorted(values):
+        if b"\0" in values[key]:
+            raise errors.InvalidSpecError(f"{where}: {MSG_NULL_BYTES.format(key=key)}")
 
 
 def _data_from_entry(
@@ -57,6 +77,7 @@ def _data_from_entry(
     ref = entry.extract if entry.extract is not None else entry.find
     conversion: model.ConversionStrategy = ref.conversion_strategy if ref else "Default"
     decoding: model.DecodingStrategy = ref.decoding_strategy if ref else "None"
+    null_bytes: model.NullBytePolicy = ref.null_byte_policy if ref else "Ignore"
     try:
         if entry.rewrite:
             mapped = keymapping.rewrite(payload, entry.rewrite)
@@ -64,9 +85,11 @@ def _data_from_entry(
             mapped = keymapping.convert_keys(payload, conversion)
         for key in mapped:
             keymapping.validate_secret_key(key)
-        return {key: keymapping.decode(value, decoding) for key, value in mapped.items()}
+        decoded = {key: keymapping.decode(value, decoding) for key, value in mapped.items()}
     except errors.AsyncsoError as exc:
         raise type(exc)(f"{where}: {exc}") from None
+    check_null_bytes(decoded, null_bytes, where=where)
+    return decoded
 
 
 def go_map_repr(data: Mapping[str, bytes]) -> str:

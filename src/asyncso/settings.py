@@ -49,3 +49,9 @@ class Settings:
     enable_cluster_external_secret_reconciler: bool = True
     enable_push_secret_reconciler: bool = True
     enable_cluster_push_secret_reconciler: bool = True
+    #: Write `spec.target.manifest` targets (ConfigMaps) as ESO's
+    #: `--unsafe-allow-generic-targets` does; off by default, as in ESO.
+    unsafe_allow_generic_targets: bool = False
+    #: Seconds to connect/read per provider call, with a single attempt (0: the clients'
+    #: defaults with retries). `asyncso render` uses a short one so a bad endpoint fails fast.
+    provider_timeout: float = 0.0

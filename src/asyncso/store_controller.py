@@ -20,6 +20,7 @@ import anyio.abc
 import msgspec
 
 from asyncso import (
+    compat,
     errors,
     model,
     observability,
@@ -28,6 +29,7 @@ from asyncso import (
     settings,
     status,
     stores,
+    timing,
     view,
     watch,
 )
@@ -35,6 +37,8 @@ from asyncso import (
 log = logging.getLogger("asyncso.stores")
 
 REASON_PROVIDER_NOTICE = "ProviderNotice"
+#: Shortest pause of the validation loop (seconds), so a burst of due stores is one pass.
+MIN_WAIT = 0.05
 _store_decoder = msgspec.json.Decoder(model.SecretStore)
 _envelope_decoder = msgspec.json.Decoder(model.Envelope)
 
@@ -59,6 +63,9 @@ class StoreController:
         self.wake = wake
         self.clock = clock
         self._tasks: anyio.abc.TaskGroup | None = None
+        #: When each store is validated next (its `refreshInterval`, else the requeue interval).
+        self._due: dict[stores.StoreKey, float] = {}
+        self._rescheduled = anyio.Event()
 
     # --- the watch handler (sync, cheap) -------------------------------------------------------
 
@@ -68,13 +75,14 @@ class StoreController:
         skey = stores.store_key(kind, key[0], key[1])
         if event == "DELETED":
             self.view.stores.pop(skey, None)
+            self._due.pop(skey, None)
         else:
             try:
                 store = msgspec.structs.replace(_store_decoder.decode(raw), kind=kind)
                 entry = stores.StoreEntry(meta=store.metadata, kind=kind, store=store)
             except msgspec.ValidationError as exc:
                 entry = stores.StoreEntry(
-                    meta=envelope.metadata, kind=kind, store=None, invalid=str(exc)
+                    meta=envelope.metadata, kind=kind, store=None, invalid=compat.decode_error(exc)
                 )
             self.view.stores[skey] = entry
             judged = stores.current_verdict(entry, self.view.store_verdicts.get(skey))
@@ -90,7 +98,8 @@ class StoreController:
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
-        """Validate every known store, then again every requeue interval, until cancelled.
+        """Validate every known store, then each again after its `refreshInterval` (ESO's store
+        requeue; the operator's `--store-requeue-interval` when unset), until cancelled.
         Validations started by watch events run in the same task group: none outlives this."""
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
@@ -98,12 +107,30 @@ class StoreController:
             task_status.started()
             try:
                 while True:
+                    now = self.clock()
                     for skey in list(self.view.stores):
-                        self.validate_soon(skey)
-                    await anyio.sleep(self.settings.store_requeue_interval)
+                        if self._due.get(skey, now) <= now:
+                            self.validate_soon(skey)
+                    wait = min(
+                        [due - now for due in self._due.values()]
+                        + [self.settings.store_requeue_interval]
+                    )
+                    self._rescheduled = anyio.Event()
+                    with anyio.move_on_after(max(wait, MIN_WAIT)):
+                        await self._rescheduled.wait()
             finally:
                 self._tasks = None
                 self.registry.on_note = None
+
+    def _interval(self, key: stores.StoreKey) -> float:
+        entry = self.view.stores.get(key)
+        default = self.settings.store_requeue_interval
+        if entry is None or entry.store is None:
+            return default
+        try:
+            return timing.store_refresh_interval(entry.store, default=default)
+        except errors.InvalidSpecError:
+            return default  # said in the store's condition by `_check`
 
     def _notice(self, store: tuple[str, str, str], message: str) -> None:
         """Say a provider fact once on the store itself, as a Warning Event."""
@@ -120,6 +147,7 @@ class StoreController:
     def validate_soon(self, key: stores.StoreKey) -> None:
         """Validate `key` in the background (no-op before `run` started: it validates all)."""
         if self._tasks is not None:
+            self._due[key] = self.clock() + self._interval(key)
             self._tasks.start_soon(self.validate, key)
 
     async def validate(self, key: stores.StoreKey) -> None:
@@ -129,6 +157,8 @@ class StoreController:
         if entry is None or not stores.is_ours(entry.store, self.settings.controller_class):
             return
         ok, reason, message = await self._check(entry)
+        self._due[key] = self.clock() + self._interval(key)
+        self._rescheduled.set()
         previous = stores.current_verdict(entry, self.view.store_verdicts.get(key))
         verdict = stores.Verdict(entry.meta.generation, ok, "" if ok else message)
         self.view.store_verdicts[key] = verdict
@@ -159,8 +189,13 @@ class StoreController:
         if entry.store is None:
             return False, stores.REASON_INVALID_CONFIG, f"invalid store: {entry.invalid}"
         try:
+            compat.check_store(entry.store)
+            timing.store_refresh_interval(entry.store, default=0)
             factory = self.registry.factory_for(entry.store)
             await factory.validate(entry.store)
+        except errors.ValidationUnknownError:
+            # ESO: usable, but say that its validity is unknown.
+            return True, stores.REASON_VALIDATION_UNKNOWN, stores.MSG_VALIDATION_UNKNOWN
         except errors.InvalidSpecError as exc:
             return False, stores.REASON_INVALID_PROVIDER, str(exc)
         except errors.AsyncsoError as exc:

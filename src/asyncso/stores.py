@@ -18,7 +18,9 @@ REASON_VALID = "Valid"
 REASON_INVALID_CONFIG = "InvalidStoreConfiguration"
 REASON_INVALID_PROVIDER = "InvalidProviderConfig"
 REASON_VALIDATION_FAILED = "ValidationFailed"
+REASON_VALIDATION_UNKNOWN = "ValidationUnknown"
 MSG_VALID = "store validated"
+MSG_VALIDATION_UNKNOWN = "could not determine validation status"
 
 StoreKey = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster stores
 

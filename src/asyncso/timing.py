@@ -52,6 +52,23 @@ def parse_duration(text: str, *, field: str = "spec.refreshInterval") -> float:
     return total
 
 
+def store_refresh_interval(store: model.SecretStore, *, default: float) -> float:
+    """How often a store is validated again: ESO's `GetRefreshInterval` — seconds (an integer)
+    or a Go duration (`"5m"`); unset or 0 means the operator's `default`; negative or not a
+    duration is an `InvalidSpecError`."""
+    value = store.spec.refresh_interval
+    field = "spec.refreshInterval"
+    if value is None:
+        return default
+    if isinstance(value, int):
+        if value < 0:
+            raise errors.InvalidSpecError(f"{field}: {value} must not be negative")
+        seconds = float(value)
+    else:
+        seconds = parse_duration(value, field=field)
+    return seconds if seconds > 0 else default
+
+
 def format_time(epoch: float) -> str:
     """RFC 3339 in UTC, seconds precision, as Kubernetes `metav1.Time`."""
     moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.UTC)

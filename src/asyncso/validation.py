@@ -10,7 +10,7 @@ path builder checks them again at the edge.
 
 from __future__ import annotations
 
-from asyncso import errors, model, names, timing
+from asyncso import compat, errors, model, names, syncwindows, timing
 
 MSG_DELETE_NEEDS_OWNER = (
     "spec.target.deletionPolicy: Delete requires creationPolicy Owner or Orphan"
@@ -19,18 +19,36 @@ MSG_MERGE_NOT_WITH_NONE = (
     "spec.target.deletionPolicy: Merge cannot be used with creationPolicy None"
 )
 MSG_EXTRACT_OR_FIND = "one of extract or find is required"
-MSG_GENERATORS = "generators are not supported yet"
+MSG_TEMPLATE_TARGET = (
+    "templateFrom target={target!r} is not allowed when targeting a Secret, "
+    'must be one of "Data", "Annotations" or "Labels"'
+)
+MSG_SA_TOKEN = (
+    'template.type="kubernetes.io/service-account-token" with annotation '
+    '"kubernetes.io/service-account.name" is not allowed'
+)
+MSG_SA_TOKEN_TARGET = (
+    'template.type="kubernetes.io/service-account-token" with templateFrom '
+    'target="Annotations" is not allowed'
+)
+MSG_BOOTSTRAP = 'template.type="bootstrap.kubernetes.io/token" is not allowed'
 
 
 def validate(es: model.ExternalSecret) -> None:
     """Raise `errors.InvalidSpecError` (or its `InvalidNameError`) for the first problem."""
+    compat.check_externalsecret(es)
     spec = es.spec
     target = spec.target
-    if target.deletion_policy == "Delete" and target.creation_policy in ("Merge", "None"):
+    if target.deletion_policy == "Delete" and target.creation_policy in (
+        "Merge",
+        "None",
+        "CreateOrMerge",
+    ):
         raise errors.InvalidSpecError(MSG_DELETE_NEEDS_OWNER)
     if target.deletion_policy == "Merge" and target.creation_policy == "None":
         raise errors.InvalidSpecError(MSG_MERGE_NOT_WITH_NONE)
     timing.parse_duration(spec.refresh_interval)
+    syncwindows.check(es)
     names.check_object(model.target_name(es), kind="Secret", field="spec.target.name")
     _check_store_ref(spec.secret_store_ref, field="spec.secretStoreRef")
     for index, item in enumerate(spec.data):
@@ -41,8 +59,13 @@ def validate(es: model.ExternalSecret) -> None:
         if entry.extract is None and entry.find is None:
             raise errors.InvalidSpecError(f"{where}: {MSG_EXTRACT_OR_FIND}")
     template = target.template
+    _check_privileged(template)
     for index, source in enumerate(template.template_from if template is not None else []):
         where = f"spec.target.template.templateFrom[{index}]"
+        if model.template_target(source.target) is None:
+            raise errors.InvalidSpecError(
+                f"{where}.target: {MSG_TEMPLATE_TARGET.format(target=source.target)}"
+            )
         if source.config_map is not None:
             names.check_object(
                 source.config_map.name, kind="ConfigMap", field=f"{where}.configMap.name"
@@ -51,11 +74,24 @@ def validate(es: model.ExternalSecret) -> None:
             names.check_object(source.secret.name, kind="Secret", field=f"{where}.secret.name")
 
 
+def _check_privileged(template: model.Template | None) -> None:
+    """ESO's `validatePrivilegedTemplate`: no long-lived tokens beyond the user's RBAC."""
+    if template is None:
+        return
+    where = "spec.target.template"
+    if template.type == "kubernetes.io/service-account-token":
+        metadata = template.metadata or model.TemplateMetadata()
+        if "kubernetes.io/service-account.name" in metadata.annotations:
+            raise errors.InvalidSpecError(f"{where}: {MSG_SA_TOKEN}")
+        if any(model.template_target(s.target) == "Annotations" for s in template.template_from):
+            raise errors.InvalidSpecError(f"{where}: {MSG_SA_TOKEN_TARGET}")
+    if template.type == "bootstrap.kubernetes.io/token":
+        raise errors.InvalidSpecError(f"{where}: {MSG_BOOTSTRAP}")
+
+
 def _check_source(source: model.SourceRef | None, *, where: str) -> None:
     if source is None:
         return
-    if source.generator_ref is not None:
-        raise errors.InvalidSpecError(f"{where}.sourceRef.generatorRef: {MSG_GENERATORS}")
     _check_store_ref(source.store_ref, field=f"{where}.sourceRef.storeRef")
 
 

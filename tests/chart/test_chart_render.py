@@ -465,3 +465,22 @@ def test_helm_lint_is_clean() -> None:
     assert report["errors"] == []
     problems = [m for m in report["messages"] if m["severity"] >= 2]
     assert problems == []
+
+
+def test_generic_targets_switch_the_flag_and_the_configmap_rule() -> None:
+    def configmap_verbs(values: dict[str, Any]) -> set[str]:
+        (role,) = find(render_chart(values), "ClusterRole")
+        return {
+            verb
+            for rule in role["rules"]
+            if "configmaps" in rule["resources"]
+            for verb in rule["verbs"]
+        }
+
+    on = {"genericTargets": {"enabled": True}}
+    (deployment,) = find(render_chart(on), "Deployment")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--unsafe-allow-generic-targets" in args
+    assert _parse(args).unsafe_allow_generic_targets is True
+    assert configmap_verbs(on) == {"get", "list", "watch", "create", "update", "delete"}
+    assert configmap_verbs({}) == {"get", "list", "watch"}

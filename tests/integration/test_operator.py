@@ -509,6 +509,6 @@ async def test_unsupported_provider_is_kept_and_reported(
 
     status, reason, message = await eventually(reported)
     assert (status, reason) == ("False", "InvalidProviderConfig")
-    assert "no supported provider" in message
+    assert message == "spec.provider.vault is not supported by asyncso"
     stored = await get(kube, store_path)
     assert stored is not None and stored["spec"]["provider"]["vault"] == vault  # not pruned

@@ -21,6 +21,7 @@ def es(
     status: dict[str, Any] | None = None,
     data: list[dict[str, Any]] | None = None,
     data_from: list[dict[str, Any]] | None = None,
+    sync_windows: dict[str, Any] | None = None,
     labels: dict[str, str] | None = None,
     annotations: dict[str, str] | None = None,
 ) -> model.ExternalSecret:
@@ -44,6 +45,8 @@ def es(
     }
     if refresh_policy:
         body["spec"]["refreshPolicy"] = refresh_policy
+    if sync_windows:
+        body["spec"]["syncWindows"] = sync_windows
     return msgspec.convert(body, model.ExternalSecret)
 
 

@@ -7,23 +7,31 @@ from typing import Any
 import pytest
 from core_fixtures import es, secret
 
-from asyncso import model, plan, secret_data
+from asyncso import fake_kube, model, plan, secret_data
 
 DESIRED = model.SecretContent(data={"a": b"1"}, labels={}, annotations={}, type="Opaque")
 
 
 def owned_secret(item: model.ExternalSecret, data: dict[str, bytes], **kw: Any) -> model.Secret:
-    """A Secret as we would have written it for `item`."""
+    """A Secret as we would have written it for `item` (with the apiserver's record of the
+    fields our write set)."""
     result = plan.plan_sync(item, model.SecretContent(data, {}, {}, "Opaque"), None)
     assert result.secret is not None
     written = result.secret
-    return secret(
+    made = secret(
         data=written.data,
         labels=written.metadata.labels,
         annotations=written.metadata.annotations,
         owners=written.metadata.owner_references,
         **kw,
     )
+    return stored(item, made)
+
+
+def stored(item: model.ExternalSecret, written: model.Secret) -> model.Secret:
+    """`written` as the apiserver keeps it after `item`'s write (field owners recorded)."""
+    kube = fake_kube.FakeKube()
+    return kube.put_secret(written, manager=plan.field_manager(item))
 
 
 @pytest.mark.parametrize(
@@ -111,7 +119,10 @@ def test_merge_keeps_foreign_keys_and_drops_keys_it_no_longer_renders() -> None:
     assert first.secret is not None
     assert first.secret.data == {"foreign": b"x", "a": b"1", "b": b"2"}
     assert first.secret.metadata.owner_references == []
-    second = plan.plan_sync(item, DESIRED, first.secret)
+    kube = fake_kube.FakeKube()
+    kube.put_secret(secret(data={"foreign": b"x"}))
+    after_first = kube.put_secret(first.secret, manager=plan.field_manager(item))
+    second = plan.plan_sync(item, DESIRED, after_first)
     assert second.secret is not None and second.secret.data == {"foreign": b"x", "a": b"1"}
 
 
@@ -143,7 +154,10 @@ def test_remote_gone_acts_only_as_deletion_policy_says(
 ) -> None:
     item = es(target={"deletionPolicy": deletion})
     existing = owned_secret(item, {"a": b"1"})
-    existing.data["foreign"] = b"x"
+    kube = fake_kube.FakeKube()
+    kube.put_secret(existing, manager=plan.field_manager(item))
+    changed = model.Secret(metadata=existing.metadata, data={**existing.data, "foreign": b"x"})
+    existing = kube.put_secret(changed, manager="kubectl")
     result = plan.plan_sync(item, None, existing)
     assert (result.action, result.report.reason) == (action, reason)
     if deletion == "Merge":
@@ -176,7 +190,7 @@ def test_type_change_is_an_error_not_a_silent_rewrite() -> None:
 
 def test_template_labels_and_annotations_are_applied() -> None:
     rendered = model.SecretContent({"a": b"1"}, {"app": "x"}, {"note": "y"}, "Opaque")
-    result = plan.plan_sync(es(), rendered, None)
+    result = plan.plan_sync(es(target={"template": {}}), rendered, None)
     assert result.secret is not None
     assert result.secret.metadata.labels["app"] == "x"
     assert result.secret.metadata.annotations["note"] == "y"

@@ -68,8 +68,7 @@ class World:
             (
                 "False",
                 stores.REASON_INVALID_PROVIDER,
-                "spec.provider: no supported provider is configured "
-                "(asyncso supports aws and fake)",
+                "spec.provider.vault is not supported by asyncso",
             ),
         ),
     ],

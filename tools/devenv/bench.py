@@ -363,7 +363,7 @@ class Bench:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": os.environ.get("HOME", "/root"),
             "GATEWAY_LISTEN": f"127.0.0.1:{port}",
-            "SERVICES": "secretsmanager,ssm,sts,iam",
+            "SERVICES": "secretsmanager,ssm,sts,iam,acm",
             "DNS_ADDRESS": "0",
             "SKIP_SSL_CERT_DOWNLOAD": "1",
             "DISABLE_EVENTS": "1",

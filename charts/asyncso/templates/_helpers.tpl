@@ -102,6 +102,9 @@ cluster-wide, so never with scopedRBAC (as in ESO's chart). */}}
 {{- if .Values.concurrent }}
 - --concurrent={{ .Values.concurrent }}
 {{- end }}
+{{- if .Values.genericTargets.enabled }}
+- --unsafe-allow-generic-targets
+{{- end }}
 {{- range $key, $value := .Values.extraArgs }}
 {{- if kindIs "bool" $value }}
 - --{{ if not $value }}no-{{ end }}{{ $key }}

@@ -7,10 +7,13 @@ botocore shortly before expiry, with concurrent refreshes collapsed behind botoc
 Static keys from a Kubernetes Secret are re-read every few minutes the same way, so a rotated
 key is picked up without a restart.
 
-The chain (ESO's): base credentials — `auth.secretRef` keys, or `auth.jwt` (a TokenRequest token
-for the service account, exchanged with `AssumeRoleWithWebIdentity` for the role in its
-`eks.amazonaws.com/role-arn` annotation), or the pod's default chain — then `role` (with
-`externalID`, `sessionTags`, `transitiveTagKeys`), then each of `additionalRoles`.
+The chain (ESO's `createConfiguration`): base credentials — `auth.secretRef` keys, or `auth.jwt`
+(a TokenRequest token for the service account, exchanged with `AssumeRoleWithWebIdentity` for
+the role in its `eks.amazonaws.com/role-arn` annotation), or the pod's default chain — then each
+of `additionalRoles` in order, then `role` last (with `externalID`, the session tags and
+`transitiveTagKeys`). Session tags follow `sessionTagsPolicy`: `None` sends `sessionTags`;
+`Simple` sends `esoNamespace` (the ExternalSecret's namespace), `esoStoreName`, `esoStoreKind`;
+`Custom` sends those plus `customSessionTags`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ SESSION_NAME = "asyncso"
 SERVICE_ENDPOINT_VARS = {
     "secretsmanager": "AWS_SECRETSMANAGER_ENDPOINT",
     "ssm": "AWS_SSM_ENDPOINT",
+    "acm": "AWS_ACM_ENDPOINT",
     "sts": "AWS_STS_ENDPOINT",
 }
 
@@ -83,7 +87,10 @@ class Identity:
     region: str
     keys: tuple[KeyRef, ...]
     service_account: ServiceAccountRef | None
+    #: Assumed in order: `additionalRoles`, then `role` (which gets the options below).
     roles: tuple[str, ...]
+    #: True when the last of `roles` is the store's `role` (external ID and tags go with it).
+    role_last: bool
     external_id: str
     session_tags: tuple[tuple[str, str], ...]
     transitive_tag_keys: tuple[str, ...]
@@ -168,11 +175,42 @@ def identity_of(store: model.SecretStore, *, es_namespace: str) -> Identity:
         region=region,
         keys=keys,
         service_account=service_account,
-        roles=tuple(r for r in [aws.role, *aws.additional_roles] if r),
+        roles=tuple(r for r in [*aws.additional_roles, aws.role] if r),
+        role_last=bool(aws.role),
         external_id=aws.external_id,
-        session_tags=tuple((t.key, t.value) for t in aws.session_tags),
+        session_tags=session_tags(store, es_namespace=es_namespace),
         transitive_tag_keys=tuple(aws.transitive_tag_keys),
     )
+
+
+RESERVED_TAGS = ("esoNamespace", "esoStoreName", "esoStoreKind")
+MSG_RESERVED_TAGS = (
+    "spec.provider.aws.customSessionTags: customSessionTags cannot contain automatically "
+    "injected reserved keys: esoNamespace, esoStoreName, esoStoreKind"
+)
+
+
+def session_tags(store: model.SecretStore, *, es_namespace: str) -> tuple[tuple[str, str], ...]:
+    """The STS session tags for `role`, per `sessionTagsPolicy` (ESO's `buildSessionTags`:
+    with Simple or Custom they replace `sessionTags`; empty custom keys or values are skipped).
+    Sorted, so that an identity compares equal however the map was written."""
+    aws = _aws(store)
+    policy = aws.session_tags_policy
+    if policy == "None":
+        return tuple((t.key, t.value) for t in aws.session_tags)
+    if any(key in aws.custom_session_tags for key in RESERVED_TAGS):
+        raise errors.InvalidSpecError(MSG_RESERVED_TAGS)
+    tags: dict[str, str] = {}
+    if policy == "Custom":
+        tags.update({k: v for k, v in aws.custom_session_tags.items() if k and v})
+    tags.update(
+        {
+            "esoNamespace": es_namespace,
+            "esoStoreName": store.metadata.name,
+            "esoStoreKind": store.kind,
+        }
+    )
+    return tuple(sorted(tags.items()))
 
 
 async def read_key(kube: ports.KubeReader, ref: KeyRef) -> bytes:
@@ -199,17 +237,26 @@ def _aws(store: model.SecretStore) -> model.AwsProvider:
     return aws
 
 
-def client_config() -> AioConfig:
-    """Adaptive retries: botocore backs off client-side when AWS throttles."""
+def client_config(timeout: float = 0.0) -> AioConfig:
+    """Adaptive retries: botocore backs off client-side when AWS throttles. With `timeout`
+    (`asyncso render`): that many seconds to connect and to read, and a single attempt."""
+    if timeout > 0:
+        return AioConfig(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            max_pool_connections=50,
+        )
     return AioConfig(retries={"mode": "adaptive", "max_attempts": 5}, max_pool_connections=50)
 
 
 class CredentialChain:
     """Builds and refreshes the credentials of one identity."""
 
-    def __init__(self, identity: Identity, *, kube: ports.KubeReader) -> None:
+    def __init__(self, identity: Identity, *, kube: ports.KubeReader, timeout: float = 0.0) -> None:
         self.identity = identity
         self.kube = kube
+        self.timeout = timeout
         self.session = AioSession()
         if not identity.uses_default_chain or identity.roles:
             self.session._credentials = AioDeferredRefreshableCredentials(
@@ -267,7 +314,7 @@ class CredentialChain:
         return _from_sts(answer)
 
     def _sts(self, creds: dict[str, Any] | None, *, signed: bool = True) -> Any:
-        config = client_config()
+        config = client_config(self.timeout)
         if not signed:
             config = config.merge(AioConfig(signature_version=UNSIGNED))
         kwargs: dict[str, Any] = {}
@@ -287,12 +334,13 @@ class CredentialChain:
 
     async def _refresh(self) -> dict[str, Any]:
         creds = await self._base()
-        for index, role in enumerate(self.identity.roles):
+        identity = self.identity
+        for index, role in enumerate(identity.roles):
             params: dict[str, Any] = {
                 "RoleArn": role,
                 "RoleSessionName": f"{SESSION_NAME}-{uuid.uuid4().hex[:8]}",
             }
-            if index == 0:
+            if identity.role_last and index == len(identity.roles) - 1:
                 if self.identity.external_id:
                     params["ExternalId"] = self.identity.external_id
                 if self.identity.session_tags:

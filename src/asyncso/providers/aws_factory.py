@@ -15,11 +15,26 @@ from collections.abc import Callable
 from typing import Any
 
 from asyncso import errors, model, ports, settings
-from asyncso.providers import aws_auth, aws_parameterstore, aws_secretsmanager
+from asyncso.providers import (
+    aws_auth,
+    aws_certificatemanager,
+    aws_parameterstore,
+    aws_secretsmanager,
+)
 
 log = logging.getLogger("asyncso.providers.aws")
 
-Provider = aws_secretsmanager.SecretsManager | aws_parameterstore.ParameterStore
+Provider = (
+    aws_secretsmanager.SecretsManager
+    | aws_parameterstore.ParameterStore
+    | aws_certificatemanager.CertificateManager
+)
+#: The botocore client name for each `spec.provider.aws.service`.
+SERVICES = {
+    "SecretsManager": "secretsmanager",
+    "ParameterStore": "ssm",
+    "CertificateManager": "acm",
+}
 
 
 class AwsProviderFactory:
@@ -55,7 +70,7 @@ class AwsProviderFactory:
         if aws is None:
             raise errors.InvalidSpecError("spec.provider.aws: missing")
         identity = aws_auth.identity_of(store, es_namespace=namespace)
-        service = "secretsmanager" if aws.service == "SecretsManager" else "ssm"
+        service = SERVICES[aws.service]
         key = (identity, service)
         provider = self._providers.get(key)
         if provider is None:
@@ -73,13 +88,14 @@ class AwsProviderFactory:
         return provider
 
     async def _build(self, identity: aws_auth.Identity, service: str, *, prefix: str) -> Provider:
-        chain = aws_auth.CredentialChain(identity, kube=self.kube)
+        timeout = self.settings.provider_timeout
+        chain = aws_auth.CredentialChain(identity, kube=self.kube, timeout=timeout)
         client: Any = await self._exits.enter_async_context(
             chain.session.create_client(
                 service,
                 region_name=identity.region,
                 endpoint_url=aws_auth.endpoint_for(service),
-                config=aws_auth.client_config(),
+                config=aws_auth.client_config(timeout),
             )
         )
         window = self.settings.provider_batch_window
@@ -88,6 +104,8 @@ class AwsProviderFactory:
             return aws_secretsmanager.SecretsManager(
                 client, prefix=prefix, batch_window=window, rate_limit=rate
             )
+        if service == "acm":
+            return aws_certificatemanager.CertificateManager(client, rate_limit=rate)
         return aws_parameterstore.ParameterStore(
             client, prefix=prefix, batch_window=window, rate_limit=rate
         )

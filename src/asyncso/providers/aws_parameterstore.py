@@ -27,11 +27,19 @@ class ParameterStore(aws_reader.AwsReader[aws_client.SsmClient]):
             "GetParameters", self.client.get_parameters, Names=names, WithDecryption=True
         )
         found: dict[str, dict[str, Any]] = {}
+        current: dict[str, dict[str, Any]] = {}
         for parameter in answer.get("Parameters", []):
-            found[parameter["Name"]] = parameter
+            name = parameter["Name"]
+            found[f"{name}:{parameter.get('Version')}"] = parameter
             if parameter.get("Selector"):
-                found[parameter["Name"] + parameter["Selector"]] = parameter
-            found[f"{parameter['Name']}:{parameter.get('Version')}"] = parameter
+                found[name + parameter["Selector"]] = parameter
+                continue  # the answer to `name:1` (or a label) is not `name`'s current value
+            # One call may ask for `name` and `name:1`; AWS marks the versioned answer with a
+            # `Selector`, LocalStack does not: the current value is the highest version.
+            best = current.get(name)
+            if best is None or int(parameter.get("Version", 0)) > int(best.get("Version", 0)):
+                current[name] = parameter
+        found.update(current)
         return {name: found.get(name) or errors.RemoteSecretNotFoundError(name) for name in names}
 
     async def read(self, ref: model.RemoteRef) -> bytes:

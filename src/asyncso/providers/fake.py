@@ -2,16 +2,27 @@
 
 Why: it lets the whole operator run end to end (watchers, scheduler, reconcile, status) with no
 cloud, exactly like ESO's own fake provider, and makes provider failures easy to stage
-(`spec.provider.fake.data` with a key that is absent → remote secret not found).
+(`spec.provider.fake.data` with a key that is absent → remote secret not found;
+`validationResult` → a store whose validation fails or is unknown).
+
+A port of ESO's `providers/v1/fake`: `find` works by `name` only (ESO's "unsupported find
+operator" otherwise; `path` and `tags` are not looked at), and returns each matching key's
+latest version (versions compare as strings, an unversioned entry first).
 """
 
 from __future__ import annotations
 
 from asyncso import errors, keymapping, model
 
+#: ESO's `ValidationResult` values.
+VALIDATION_READY, VALIDATION_UNKNOWN, VALIDATION_ERROR = 0, 1, 2
+MSG_FIND_BY_NAME = "unsupported find operator: the fake provider finds by name only (find.name)"
+MSG_UNABLE_TO_VALIDATE = "unable to validate store"
+
 
 class FakeSecretsProvider:
-    """Reads from a snapshot of a store's `spec.provider.fake.data`."""
+    """Reads from a snapshot of a store's `spec.provider.fake.data` (a later entry with the
+    same key and version wins, as in ESO's map)."""
 
     def __init__(self, data: list[model.FakeProviderData]) -> None:
         self._entries = {(entry.key, entry.version): entry.value for entry in data}
@@ -23,17 +34,16 @@ class FakeSecretsProvider:
         return found.encode()
 
     async def find(self, find: model.Find) -> dict[str, bytes]:
-        pattern = keymapping.find_pattern(find)
-        out: dict[str, bytes] = {}
+        if find.name is None:
+            raise errors.InvalidSpecError(MSG_FIND_BY_NAME)
+        pattern = keymapping.find_pattern(model.Find(name=find.name))
+        latest: dict[str, tuple[str, str]] = {}
         for (key, version), value in self._entries.items():
-            if version:
-                continue
-            if find.path and not key.startswith(find.path):
-                continue
             if pattern is not None and not pattern.search(key):
                 continue
-            out[key] = value.encode()
-        return out
+            if key not in latest or latest[key][0] < version:
+                latest[key] = (version, value)
+        return {key: value.encode() for key, (_, value) in latest.items()}
 
 
 class FakeProviderFactory:
@@ -43,18 +53,24 @@ class FakeProviderFactory:
         return store.spec.provider.fake is not None
 
     async def validate(self, store: model.SecretStore) -> None:
+        """ESO's `ValidateStore` (every entry has a key and a value), then `Validate`
+        (`validationResult`: 1 Unknown keeps the store usable, anything else but 0 fails)."""
         fake = store.spec.provider.fake
         if fake is None:
             raise errors.InvalidSpecError("spec.provider.fake: missing")
-        seen: set[tuple[str, str]] = set()
         for index, entry in enumerate(fake.data):
             if not entry.key:
                 raise errors.InvalidSpecError(f"spec.provider.fake.data[{index}].key: empty")
-            if (entry.key, entry.version) in seen:
+            if not entry.value:
                 raise errors.InvalidSpecError(
-                    f"spec.provider.fake.data[{index}]: duplicate key {entry.key!r}"
+                    f"spec.provider.fake.data[{index}].value: at least one value must be set"
                 )
-            seen.add((entry.key, entry.version))
+        result = fake.validation_result
+        if result is None or result == VALIDATION_READY:
+            return
+        if result == VALIDATION_UNKNOWN:
+            raise errors.ValidationUnknownError(MSG_UNABLE_TO_VALIDATE)
+        raise errors.InvalidSpecError(MSG_UNABLE_TO_VALIDATE)
 
     async def provider_for(
         self, store: model.SecretStore, *, namespace: str

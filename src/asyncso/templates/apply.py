@@ -21,7 +21,6 @@ is CPU-bound (bcrypt, RSA) and bounded by `limits.RENDER_SECONDS`.
 from __future__ import annotations
 
 import dataclasses
-import keyword
 from typing import Any
 
 from asyncso import errors, keymapping, model
@@ -32,9 +31,12 @@ V2_NOT_SUPPORTED = (
     "and set engineVersion: jinja (see docs/templates.md)"
 )
 
-# Keys not offered as top-level names (they stay reachable as values["..."]).
+# Keys not offered as top-level names (they stay reachable as values["..."]): our own names,
+# and the words Jinja reads as literals or an operator. Python's keywords are fine names in Jinja
+# (`{{ pass }}`, `{{ from }}`, `{{ class }}`): real secrets often have a `pass` key.
 _NOT_NAMES = frozenset(
-    {"values", "loop", "caller", "varargs", "kwargs", "self", "true", "false", "none", "range"}
+    {"values", "loop", "caller", "varargs", "kwargs", "self", "range"}
+    | {"true", "false", "none", "True", "False", "None", "not"}
 ) | frozenset(functions.FUNCTIONS)
 
 
@@ -100,9 +102,7 @@ def apply_template(
 def _context(texts: dict[str, str]) -> dict[str, Any]:
     """Each value by its key name where that is a usable name, and all of them as `values`."""
     context: dict[str, Any] = {
-        key: text
-        for key, text in texts.items()
-        if key.isidentifier() and not keyword.iskeyword(key) and key not in _NOT_NAMES
+        key: text for key, text in texts.items() if key.isidentifier() and key not in _NOT_NAMES
     }
     context["values"] = texts
     return context
@@ -116,35 +116,66 @@ class _Output:
     annotations: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def render_value(
-        self, target: model.TemplateTarget, key: str, text: str, *, where: str
+        self,
+        target: model.TemplateTarget,
+        key: str,
+        text: str,
+        *,
+        where: str,
+        decoding: model.DecodingStrategy = "None",
     ) -> None:
         """`templateAs: Values`: the text renders to the value of `key`."""
-        self.put(target, key, jinja.render(text, self.context, where=where), where=where)
+        rendered = jinja.render(text, self.context, where=where)
+        self.put(target, key, rendered, where=where, decoding=decoding)
 
-    def render_map(self, target: model.TemplateTarget, text: str, *, where: str) -> None:
+    def render_map(
+        self,
+        target: model.TemplateTarget,
+        text: str,
+        *,
+        where: str,
+        decoding: model.DecodingStrategy = "None",
+    ) -> None:
         """`templateAs: KeysAndValues`: the text renders to a mapping of keys to values."""
         rendered = jinja.render(text, self.context, where=where)
         for key, value in _string_map(rendered, where=where).items():
-            self.put(target, key, value, where=where)
+            self.put(target, key, value, where=where, decoding=decoding)
 
-    def put(self, target: model.TemplateTarget, key: str, value: str, *, where: str) -> None:
+    def put(
+        self,
+        target: model.TemplateTarget,
+        key: str,
+        value: str,
+        *,
+        where: str,
+        decoding: model.DecodingStrategy = "None",
+    ) -> None:
+        """Set one rendered value; `decoding` is `templateFrom[].valuesDecodingStrategy`,
+        applied to each rendered value as ESO does (after rendering, before the target)."""
+        encoded = jinja.encode(value)
+        if decoding != "None":
+            try:
+                encoded = keymapping.decode(encoded, decoding)
+            except errors.AsyncsoError as exc:
+                raise errors.TemplateError(
+                    f"{where}: failed to decode rendered template value for key {key!r}: {exc}"
+                ) from None
         if target == "Data":
             try:
                 keymapping.validate_secret_key(key)
             except errors.InvalidSpecError as exc:
                 raise errors.TemplateError(f"{where}: {exc}") from None
-            encoded = jinja.encode(value)
             if len(encoded) > limits.MAX_OUTPUT_BYTES:
                 raise errors.TemplateError(f"{where}: rendered value is larger than 1 MiB")
             self.data[key] = encoded
             return
         try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
+            text = encoded.decode("utf-8")
+        except UnicodeDecodeError:
             raise errors.TemplateError(
                 f"{where}: {target.lower()[:-1]} {key!r} is not valid UTF-8 text"
             ) from None
-        (self.labels if target == "Labels" else self.annotations)[key] = value
+        (self.labels if target == "Labels" else self.annotations)[key] = text
 
 
 def _apply_template_from(
@@ -158,7 +189,12 @@ def _apply_template_from(
         texts = None if found is None else {k: jinja.decode(v) for k, v in found.items()}
         _render_items(out, source, source.secret, texts, kind="Secret", where=where)
     if source.literal is not None:
-        out.render_map(source.target, source.literal, where=f"{where}.literal")
+        out.render_map(
+            _target(source, where=where),
+            source.literal,
+            where=f"{where}.literal",
+            decoding=source.values_decoding_strategy,
+        )
 
 
 def _render_items(
@@ -179,22 +215,31 @@ def _render_items(
             raise errors.InvalidSpecError(
                 f"{where}.items[{index}]: {kind} {ref.name!r} has no key {item.key!r}"
             )
-        _render_item(out, source.target, item, texts[item.key], where=where)
+        _render_item(out, source, item, texts[item.key], where=where)
+
+
+def _target(source: model.TemplateFrom, *, where: str) -> model.TemplateTarget:
+    target = model.template_target(source.target)
+    if target is None:  # `validation` refuses it first; be safe anyway
+        raise errors.InvalidSpecError(f"{where}.target: {source.target!r} is not allowed")
+    return target
 
 
 def _render_item(
     out: _Output,
-    target: model.TemplateTarget,
+    source: model.TemplateFrom,
     item: model.TemplateRefItem,
     text: str,
     *,
     where: str,
 ) -> None:
+    target = _target(source, where=where)
+    decoding = source.values_decoding_strategy
     where = f"{where}[{item.key!r}]"
     if item.template_as == "KeysAndValues":
-        out.render_map(target, text, where=where)
+        out.render_map(target, text, where=where, decoding=decoding)
     else:
-        out.render_value(target, item.key, text, where=where)
+        out.render_value(target, item.key, text, where=where, decoding=decoding)
 
 
 # --- reading a rendered mapping like sigs.k8s.io/yaml into map[string]string -------------------
