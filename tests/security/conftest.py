@@ -82,12 +82,13 @@ async def _allowed(api: kr8s.asyncio.Api, *, verb: str, resource: str, group: st
 async def operator_identity(
     bench: devbench.BenchInfo, kube: kr8s.asyncio.Api, security_crds: None
 ) -> OperatorIdentity:
-    (role,) = find(render_chart({}), "ClusterRole")
+    # Every ClusterRole of the default chart: the controller's and the push/fan-out one.
+    rules = [rule for role in find(render_chart({}), "ClusterRole") for rule in role["rules"]]
     cluster_role = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
         "metadata": {"name": SUITE_ROLE},
-        "rules": role["rules"],
+        "rules": rules,
     }
     binding = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -123,7 +124,7 @@ async def operator_identity(
             break
         await asyncio.sleep(0.1)
     assert bench.audit_log is not None, "the bench writes no audit log"
-    return OperatorIdentity(rules=role["rules"], ca_file=bench.ca_file, audit_log=bench.audit_log)
+    return OperatorIdentity(rules=rules, ca_file=bench.ca_file, audit_log=bench.audit_log)
 
 
 @pytest.fixture(scope="module")
