@@ -172,17 +172,22 @@ async def test_bench_tool_runs_and_writes_every_figure(
 
     # apiserver requests from its own metrics: the operator created the N Secrets.
     assert run["cold_apiserver_requests"]["POST secrets"] >= N
-    assert run["cold_apiserver_requests"]["PATCH externalsecrets/status"] >= N
+    # (statuses may still be in flight when the last Secret is right: cold sync ends there)
+    assert run["cold_apiserver_requests"]["PATCH externalsecrets/status"] >= 1
     assert run["steady_apiserver_requests_per_cycle"]["POST externalsecrets"] == PROBES
 
     # Latency probes, freshness, bare writer, profile.
     assert len(run["new_es_latency_s"]) == PROBES
     assert run["new_es_latency_max_s"] >= run["new_es_latency_median_s"] > 0
     fresh = run["freshness"]
-    changed = sorted({(m * workload.remote_count) // 3 for m in range(3)})
+    changed = range(workload.remote_count)  # 20 asked for, all 7 changed
     assert fresh["changed"] == len(changed)
-    assert fresh["readers"] == len({i for j in changed for i in workload.readers(j)})
-    assert fresh["bound_s"] == 4 and fresh["max_s"] >= fresh["median_s"] > 0
+    assert fresh["readers"] == len({i for j in changed for i in workload.readers(j)}) == N
+    assert fresh["bound_s"] == 4 and fresh["waited_s"] == 36
+    assert 0 <= fresh["late"] <= fresh["readers"] and fresh["never"] <= fresh["late"]
+    assert fresh["within_bound"] == (fresh["late"] == 0)
+    if fresh["never"] == 0:
+        assert fresh["max_s"] >= fresh["median_s"] > 0
     assert run["bare_writer_requests"] == 2 * N
     assert run["sync_errors"] == 0
     profile = run["profile"]

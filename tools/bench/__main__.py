@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="change values in AWS and time until every reader has them",
     )
     parser.add_argument(
-        "--fresh-secrets", type=int, default=3, help="remote secrets changed by --freshness"
+        "--fresh-secrets", type=int, default=20, help="remote secrets changed by --freshness"
     )
     parser.add_argument(
         "--profile",

@@ -72,10 +72,22 @@ async def stop(child: Child, *, grace: float = 30.0) -> int | None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        while child.alive() and time.monotonic() < deadline:  # noqa: ASYNC110 - a Popen has no awaitable exit
+        while child.alive() and time.monotonic() < deadline:  # noqa: ASYNC110 - no awaitable exit
             await asyncio.sleep(0.1)
     kill(child)
     return child.popen.returncode
+
+
+async def finish(child: Child, *, within: float) -> int | None:
+    """Let a child that ends by itself (py-spy with --duration) finish; then SIGINT, on which
+    py-spy still writes its profile; then `stop`."""
+    deadline = time.monotonic() + within
+    while child.alive() and time.monotonic() < deadline:  # noqa: ASYNC110 - see `stop`
+        await asyncio.sleep(0.2)
+    if child.alive():
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGINT)
+    return await stop(child, grace=10)
 
 
 def kill(child: Child) -> None:
