@@ -16,7 +16,8 @@ import sys
 import pytest
 from aiobotocore.session import get_session
 
-from bench import promtext
+from bench import promtext, report
+from bench import run as bench_run
 from bench.workload import Workload
 from devenv import bench as devbench
 
@@ -83,6 +84,50 @@ def test_apiserver_request_counts_are_summed_per_verb_and_resource() -> None:
     assert before == {"POST secrets": 4.0, "PATCH externalsecrets/status": 4.0}
     after = dict(before, **{"POST secrets": 10.0})
     assert promtext.diff(after, before) == {"POST secrets": 6.0}
+
+
+def test_report_shows_a_missed_freshness_bound_and_an_early_stop() -> None:
+    figures = bench_run.RunFigures(
+        run_id="t",
+        n=3,
+        u=1,
+        namespaces=1,
+        store_kind="SecretStore",
+        refresh_interval_s=60,
+        concurrent=16,
+        ideal_aws_calls=1,
+        ideal_aws_calls_per_store=1,
+        load_avg_start=1.0,
+        cold_sync_s=2.5,
+        cold_aws_calls={"BatchGetSecretValue": 2, "GetSecretValue": 1},
+        freshness=bench_run.Freshness(
+            changed=1,
+            readers=3,
+            bound_s=61,
+            waited_s=150,
+            late=2,
+            never=1,
+            median_s=70.0,
+            max_s=None,
+            within_bound=False,
+        ),
+        error="TrackingError: 3 of 3 Secrets not right",
+    )
+    options = bench_run.Options(count=3, freshness=True)
+    rows = {key: values for key, _, values, _ in report.rows([figures])}
+    assert rows["AWS calls during cold sync (proxy)"] == [3]
+    assert rows["AWS calls during cold sync (proxy): GetSecretValue"] == [1]
+    assert rows["freshness: late"] == [2] and rows["freshness: never"] == [1]
+    assert rows["freshness: max (s)"] == [None]
+    text = report.markdown([figures], options=options, command="make bench", host=report.machine())
+    assert "| &nbsp;&nbsp;AWS change → all readers updated, max (s) | - | ≤ 61 |" in text
+    assert "Run 1 stopped early" in text and "TrackingError" in text
+    assert (
+        report.document([figures], options=options, command="x", host={})["median"][
+            "cold sync: start → all N Secrets right (s)"
+        ]
+        == 2.5
+    )
 
 
 # --- the tool, end to end ------------------------------------------------------------------------

@@ -116,9 +116,14 @@ def options_from(args: argparse.Namespace) -> Options:
 
 
 async def run_all(
-    options: Options, *, runs: int, out_dir: pathlib.Path, stem: str
-) -> list[RunFigures]:
-    results: list[RunFigures] = []
+    options: Options,
+    *,
+    runs: int,
+    out_dir: pathlib.Path,
+    stem: str,
+    results: list[RunFigures],
+) -> None:
+    """Run after run, appending to `results` (so the runs done survive a later failure)."""
     for index in range(runs):
         label = f"run{index + 1}"
         print(f"[{label}] starting the bench (etcd, kube-apiserver, LocalStack)", flush=True)
@@ -134,7 +139,6 @@ async def run_all(
                 log=lambda text: print(text, flush=True),
             ).execute()
         results.append(figures)
-    return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,14 +155,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     results: list[RunFigures] = []
+    code = 0
     try:
-        results = asyncio.run(run_all(options, runs=args.runs, out_dir=args.out, stem=stem))
+        asyncio.run(run_all(options, runs=args.runs, out_dir=args.out, stem=stem, results=results))
     except KeyboardInterrupt:
         print("\ninterrupted: the operator, proxy and bench servers are stopped", file=sys.stderr)
-        return 130
+        code = 130
     except (devbench.BenchError, RuntimeError, TimeoutError) as exc:
         print(f"bench: ERROR: {exc}", file=sys.stderr)
-        return 1
+        code = 1
+    if not results:
+        return code
+    if any(r.error for r in results):
+        code = code or 1
+    if code:
+        print(f"bench: writing the {len(results)} run(s) that finished", file=sys.stderr)
     json_path, md_path = report.write(
         results, options=options, command=command, out_dir=args.out, stem=stem
     )
@@ -168,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratios = [r.cold_to_bare_ratio for r in results]
         print(f"\nmedian cold-sync / bare-writer ratio: {statistics.median(ratios):.2f}")
     print(f"\nwrote {json_path} and {md_path}")
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -218,6 +218,12 @@ def markdown(
         )
         lines.append("| " + " | ".join(cells) + " |")
     for i, run in enumerate(runs):
+        if run.error:
+            lines += [
+                "",
+                f"Run {i + 1} stopped early (figures after that point are 0): {run.error}",
+            ]
+    for i, run in enumerate(runs):
         if run.profile:
             lines += [
                 "",

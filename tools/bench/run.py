@@ -110,6 +110,8 @@ class RunFigures:
     bare_writer_requests: int = 0
     cold_to_bare_ratio: float = 0.0
     profile: dict[str, Any] | None = None
+    #: Set when the run stopped early; the figures before that point are kept.
+    error: str = ""
 
 
 def _load_avg() -> float:
@@ -188,7 +190,9 @@ class Run:
         )
         try:
             await self._measure(client, tracker)
-            return self.figures
+        except Exception as exc:  # keep the figures measured so far
+            self.figures.error = f"{type(exc).__name__}: {exc}"
+            self.log(f"[{self.label}] ERROR, the run stops here: {self.figures.error}")
         finally:
             for child in reversed(self.children):
                 processes.kill(child)
@@ -200,6 +204,7 @@ class Run:
                     )
             await client.aclose()
             await watch_client.aclose()
+        return self.figures
 
     async def _measure(self, client: Any, tracker: SecretTracker) -> None:
         options, workload, figures = self.options, self.workload, self.figures
@@ -329,9 +334,10 @@ class Run:
         # --- freshness ---------------------------------------------------------------------
         if options.freshness:
             figures.freshness = await self._freshness(tracker)
+            fresh = figures.freshness
             say(
-                f"[{self.label}] freshness: max {figures.freshness.max_s:.1f} s "
-                f"(bound {figures.freshness.bound_s:.0f} s)"
+                f"[{self.label}] freshness: {fresh.readers - fresh.late} of {fresh.readers} "
+                f"readers within {fresh.bound_s:g} s; max {fresh.max_s} s"
             )
 
         memory = processes.memory_mib(operator.pid)
