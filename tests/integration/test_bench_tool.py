@@ -222,7 +222,7 @@ async def test_bench_tool_runs_and_writes_every_figure(
     assert run["steady_apiserver_requests_per_cycle"]["POST externalsecrets"] == PROBES
 
     # Latency probes, freshness, bare writer, profile.
-    assert len(run["new_es_latency_s"]) == PROBES
+    assert len(run["new_es_latency_s"]) == PROBES and run["new_es_not_synced"] == 0
     assert run["new_es_latency_max_s"] >= run["new_es_latency_median_s"] > 0
     fresh = run["freshness"]
     changed = range(workload.remote_count)  # 20 asked for, all 7 changed

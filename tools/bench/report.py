@@ -105,6 +105,7 @@ def rows(runs: Sequence[RunFigures]) -> list[Row]:
     add("operator RSS at end (MiB)", lambda r: r.end_rss_mib)
     add("new ExternalSecret → Secret, median (s)", lambda r: r.new_es_latency_median_s)
     add("new ExternalSecret → Secret, max (s)", lambda r: r.new_es_latency_max_s, "≤ 2")
+    add("new ExternalSecrets not synced within 2 intervals", lambda r: r.new_es_not_synced, "0")
     if any(r.freshness for r in runs):
         bound = f"≤ {first.refresh_interval_s + 1:g}"
         add("freshness: readers of the changed AWS secrets", lambda r: _fresh(r, "readers"))

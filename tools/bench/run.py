@@ -102,6 +102,8 @@ class RunFigures:
     new_es_latency_s: list[float] = dataclasses.field(default_factory=list)
     new_es_latency_median_s: float = 0.0
     new_es_latency_max_s: float = 0.0
+    #: Probes whose Secret was not right within two intervals (at least a minute).
+    new_es_not_synced: int = 0
     freshness: Freshness | None = None
     peak_rss_mib: float = 0.0
     end_rss_mib: float = 0.0
@@ -313,7 +315,9 @@ class Run:
         figures.steady_apiserver_requests_per_cycle = _per_cycle(
             promtext.diff(api_end, api_start), cycles
         )
-        latencies = sorted(await asyncio.gather(*probes))
+        answers = await asyncio.gather(*probes)
+        latencies = sorted(x for x in answers if x is not None)
+        figures.new_es_not_synced = len(answers) - len(latencies)
         figures.new_es_latency_s = [round(x, 3) for x in latencies]
         if latencies:
             figures.new_es_latency_median_s = round(statistics.median(latencies), 3)
@@ -369,15 +373,21 @@ class Run:
             figures.cold_to_bare_ratio = round(figures.cold_sync_s / figures.bare_writer_s, 2)
         figures.load_avg_end = _load_avg()
 
-    async def _probe(self, client: Any, tracker: SecretTracker, k: int, *, at: float) -> float:
-        """Create one new ExternalSecret at `at`; seconds until its Secret is right."""
+    async def _probe(
+        self, client: Any, tracker: SecretTracker, k: int, *, at: float
+    ) -> float | None:
+        """Create one new ExternalSecret at `at`; seconds until its Secret is right (None: not
+        right within two intervals, at least a minute)."""
         await _sleep_until(at)
         manifest = self.workload.probe(k)
         key = (manifest["metadata"]["namespace"], manifest["metadata"]["name"])
         tracker.expect(key, self.workload.expected_for(*self.workload.probe_remotes(k)))
         sent = time.monotonic()
         await kubeapi.create(client, manifest)
-        right = await tracker.wait([key], within=max(60.0, 2 * self.options.refresh_interval))
+        try:
+            right = await tracker.wait([key], within=max(60.0, 2 * self.options.refresh_interval))
+        except TrackingError:
+            return None
         return right - sent
 
     async def _freshness(self, tracker: SecretTracker) -> Freshness:
