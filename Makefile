@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.asyncso-installed
 
-.PHONY: test unit lint demo bench-deps clean venv
+.PHONY: test unit lint demo bench bench-deps clean venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@command -v $(PYTHON) >/dev/null || { echo "make: ERROR: $(PYTHON) not found (asyncso needs Python >= 3.11)" >&2; exit 1; }
@@ -36,6 +36,18 @@ lint: $(STAMP)
 
 demo: $(STAMP) bench-deps
 	PYTHONPATH=tools $(PY) -m devenv demo
+
+# `make bench N=10000 [RUNS=3] [PROFILE=1] [FRESHNESS=1] [INTERVAL=60] [BENCH_OUT=dir]`: the scale
+# benchmark of W(N) on a fresh local bench per run (tools/bench, docs/benchmarks.md).
+N ?= 1000
+RUNS ?= 1
+INTERVAL ?= 60
+BENCH_OUT ?= bench-results
+_on = $(filter 1 yes true,$(1))
+bench: $(STAMP) bench-deps
+	PYTHONPATH=tools $(PY) -m bench --count $(N) --runs $(RUNS) --refresh-interval $(INTERVAL) \
+		--out $(BENCH_OUT) $(if $(call _on,$(PROFILE)),--profile) \
+		$(if $(call _on,$(FRESHNESS)),--freshness) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
