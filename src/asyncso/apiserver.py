@@ -23,7 +23,7 @@ import kr8s
 import kr8s.asyncio
 import msgspec
 
-from asyncso import errors, model, names
+from asyncso import errors, model, model_generators, names
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -71,6 +71,23 @@ SECRETSTORES = Resource(model.GROUP, model.VERSION, "secretstores", True, "Secre
 CLUSTERSECRETSTORES = Resource(
     model.GROUP, model.VERSION, "clustersecretstores", False, "ClusterSecretStore"
 )
+# generators.external-secrets.io: the generator kinds asyncso runs, and ESO's GeneratorState.
+GENERATORS = {
+    kind: Resource(
+        model_generators.GROUP, model_generators.VERSION, plural, kind != "ClusterGenerator", kind
+    )
+    for kind, plural in (
+        ("Password", "passwords"),
+        ("UUID", "uuids"),
+        ("Fake", "fakes"),
+        ("ECRAuthorizationToken", "ecrauthorizationtokens"),
+        ("STSSessionToken", "stssessiontokens"),
+        ("ClusterGenerator", "clustergenerators"),
+    )
+}
+GENERATORSTATES = Resource(
+    model_generators.GROUP, model_generators.VERSION, "generatorstates", True, "GeneratorState"
+)
 BY_KIND = {
     r.kind: r
     for r in (
@@ -84,6 +101,8 @@ BY_KIND = {
         EXTERNALSECRETS,
         SECRETSTORES,
         CLUSTERSECRETSTORES,
+        *GENERATORS.values(),
+        GENERATORSTATES,
     )
 }
 
