@@ -24,7 +24,7 @@ import anyio
 import anyio.abc
 import msgspec
 
-from asyncso import errors, model, model_generators, ports, watch
+from asyncso import errors, model, model_generators, observability, ports
 from asyncso.generators import registry, state_rules
 
 log = logging.getLogger("asyncso.generators.state")
@@ -60,15 +60,17 @@ class StateController:
 
     # --- the watch handler (sync, cheap) -------------------------------------------------------
 
-    def on_event(self, event: watch.EventType, key: model.Key, raw: msgspec.Raw) -> None:
+    def on_event(self, event: str, key: model.Key, raw: msgspec.Raw) -> None:
+        """A `watch.Handler` (ADDED, MODIFIED, DELETED) for GeneratorStates."""
+        self._retry_at.pop(key, None)  # a new version deserves a fresh look
         if event == "DELETED":
             self.states.pop(key, None)
-            self._retry_at.pop(key, None)
             return
         try:
             self.states[key] = _decoder.decode(raw)
         except msgspec.ValidationError as exc:
-            log.warning("GeneratorState not understood", extra={"name": key[1], "error": str(exc)})
+            fields = observability.log_fields(namespace=key[0], name=key[1])
+            log.warning("GeneratorState not understood", extra={**fields, "error": str(exc)})
             return
         self._dirty.add(key)
         self._wake.set()
@@ -99,9 +101,9 @@ class StateController:
                         await self.handle(key)
                     except errors.AsyncsoError as exc:
                         self._retry_at[key] = self.clock() + RETRY
+                        fields = observability.log_fields(namespace=key[0], name=key[1])
                         log.warning(
-                            "GeneratorState not handled",
-                            extra={"namespace": key[0], "name": key[1], "error": str(exc)},
+                            "GeneratorState not handled", extra={**fields, "error": str(exc)}
                         )
             with anyio.move_on_after(self._next_wait()):
                 await self._wake.wait()
@@ -145,6 +147,7 @@ class StateController:
             due = state_rules.gc_due_at(state)
             if due is not None and due <= self.clock():
                 await self.kube.delete_generator_state(*key)
+                self._retry_at[key] = self.clock() + RETRY  # the watch tells us the rest
             return
         if has:
             await self._cleanup(state)
