@@ -174,6 +174,11 @@ def test_cluster_role_grants_what_the_operator_uses() -> None:
         ("", "serviceaccounts/token", "create"),
         *(("", "namespaces", v) for v in ("get", "list", "watch")),
         *((g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")),
+        # generators (their own block in rbac.yaml; see test_chart_generators.py)
+        *(("generators.external-secrets.io", r, "get") for r in ("passwords", "uuids", "fakes",
+          "ecrauthorizationtokens", "stssessiontokens", "clustergenerators")),
+        *(("generators.external-secrets.io", "generatorstates", v)
+          for v in ("get", "list", "watch", "create", "patch", "delete")),
     }  # fmt: skip
     assert grants == expected
 
