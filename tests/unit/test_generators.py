@@ -400,3 +400,11 @@ def test_decoded_token_is_not_in_any_message() -> None:
             {"authorizationData": [{"authorizationToken": token, "expiresAt": aws_fake.T0}]}
         )
     assert "a:b" not in str(info.value) and token not in str(info.value)
+
+
+async def test_values_for_is_the_one_call_pushsecret_needs() -> None:
+    world = World()
+    world.kube.put_generator(manifest("Fake", {"data": {"k": "v"}}))
+    where = "spec.selector.generatorRef"
+    values = await registry.values_for(world.registry, ref("Fake"), namespace=NS, where=where)
+    assert values == {"k": b"v"}

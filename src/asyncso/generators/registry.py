@@ -87,6 +87,14 @@ class GeneratorRegistry:
             await self.states.settle(owner, entries=entries, generated=generated, ok=ok)
 
 
+async def values_for(
+    source: ports.GeneratorSource, ref: model.GeneratorRef, *, namespace: str, where: str
+) -> dict[str, bytes]:
+    """Generate values for `ref` as seen from `namespace` (`where`: the ref's field, named in
+    refusals). The one call a PushSecret `selector.generatorRef` needs."""
+    return (await source.generate(ref, namespace=namespace, where=where)).values
+
+
 def _resolve(ref: model.GeneratorRef, raw: bytes, *, where: str) -> tuple[str, Any, dict[str, Any]]:
     """(kind, decoded spec, the manifest as ESO keeps it in GeneratorState.spec.resource)."""
     try:

@@ -75,13 +75,14 @@ class StateController:
         self._dirty.add(key)
         self._wake.set()
 
-    def of_owner(self, namespace: str, owner_key: str) -> list[model_generators.GeneratorState]:
-        return [
-            s
-            for (ns, _), s in self.states.items()
-            if ns == namespace
-            and s.metadata.labels.get(model_generators.LABEL_OWNER_KEY) == owner_key
-        ]
+    def _of_namespace(self, namespace: str) -> dict[str, list[model_generators.GeneratorState]]:
+        """The states of one namespace by owner key (one pass; none at all costs nothing)."""
+        out: dict[str, list[model_generators.GeneratorState]] = {}
+        for (ns, _), state in self.states.items():
+            key = state.metadata.labels.get(model_generators.LABEL_OWNER_KEY)
+            if ns == namespace and key:
+                out.setdefault(key, []).append(state)
+        return out
 
     # --- the controller loop -------------------------------------------------------------------
 
@@ -192,10 +193,9 @@ class StateController:
                 if made.output.state is not None:
                     await self._roll_back(owner, index, made)
             return
+        by_key = self._of_namespace(namespace) if self.states else {}
         for index in range(entries):
-            for stale in state_rules.superseded(
-                self.of_owner(namespace, state_rules.key_of(owner, index))
-            ):
+            for stale in state_rules.superseded(by_key.get(state_rules.key_of(owner, index), [])):
                 patch = {
                     "spec": {
                         "garbageCollectionDeadline": state_rules.deadline(
