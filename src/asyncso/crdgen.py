@@ -86,7 +86,7 @@ def _convert(node: dict[str, Any], defs: dict[str, Any], where: str) -> dict[str
     kind = node.get("type")
     if kind == "object":
         out: dict[str, Any] = {"type": "object"}
-        if "properties" in node:
+        if node.get("properties"):  # an empty `properties` is dropped by the apiserver
             out["properties"] = {
                 name: _convert(sub, defs, f"{where}.{name}")
                 for name, sub in sorted(node["properties"].items())
