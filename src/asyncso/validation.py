@@ -19,7 +19,7 @@ MSG_DELETE_NEEDS_OWNER = (
 MSG_MERGE_NOT_WITH_NONE = (
     "spec.target.deletionPolicy: Merge cannot be used with creationPolicy None"
 )
-MSG_EXTRACT_OR_FIND = "one of extract, find or sourceRef.generatorRef is required"
+MSG_EXTRACT_OR_FIND = "one of extract or find (or sourceRef.generatorRef) is required"
 
 
 def validate(es: model.ExternalSecret) -> None:
