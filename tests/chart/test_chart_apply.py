@@ -218,6 +218,7 @@ MATRIX: list[tuple[str, str, str, str, str, str, bool]] = [
     ("get", GEN, "clustergenerators", "", "", "c", True),
     ("watch", GEN, "generatorstates", "", "", "", True),
     ("delete", GEN, "generatorstates", "", ELSEWHERE, "g", True),
+    ("get", GEN, "generatorstates", "", ELSEWHERE, "g", False),
     ("list", GEN, "passwords", "", ELSEWHERE, "", False),
     ("update", GEN, "passwords", "", ELSEWHERE, "p", False),
     ("create", GEN, "clustergenerators", "", "", "", False),

@@ -1,6 +1,7 @@
-"""The chart's RBAC for generators (its own block in templates/rbac.yaml): read-only on the
-generator kinds asyncso runs, ESO's GeneratorState rights, ClusterGenerators as ESO's
-`processClusterGenerator` says and never in scoped mode."""
+"""The chart's RBAC for generators (its own block in templates/rbac.yaml): `get` on the
+generator kinds asyncso runs, ESO's GeneratorState rights (no `get`: never called), and
+ClusterGenerators as ESO's `processClusterGenerator` says; no cluster-wide grant in scoped
+mode."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def test_default_grants_read_generators_and_keep_generator_states() -> None:
     (role,) = find(render_chart({}), "ClusterRole")
     assert _grants(role) == {
         *((kind, "get") for kind in (*KINDS, "clustergenerators")),
-        *(("generatorstates", v) for v in ("get", "list", "watch", "create", "patch", "delete")),
+        *(("generatorstates", v) for v in ("list", "watch", "create", "patch", "delete")),
     }
 
 
@@ -35,9 +36,9 @@ def test_process_cluster_generator_false_drops_cluster_generators() -> None:
     assert {r for r, _ in _grants(role)} == {*KINDS, "generatorstates"}
 
 
-def test_scoped_mode_grants_namespaced_generators_only() -> None:
+def test_scoped_mode_grants_generators_in_the_role_only() -> None:
     objects = render_chart({"scopedNamespace": "apps", "scopedRBAC": True})
     (role,) = find(objects, "Role", "asyncso-controller")
-    assert {r for r, _ in _grants(role)} == {*KINDS, "generatorstates"}
+    assert {r for r, _ in _grants(role)} == {*KINDS, "clustergenerators", "generatorstates"}
     for cluster_role in find(objects, "ClusterRole"):
         assert _grants(cluster_role) == set()
