@@ -172,3 +172,28 @@ async def test_a_state_past_its_deadline_is_deleted_by_the_loop_and_failures_wai
     assert (NS, "broken") in world.controller._retry_at  # tried once, then waits
     assert world.controller._next_wait() == pytest.approx(state_controller.RETRY)
     assert sum(1 for c in world.kube.calls if c[2] == "broken") == 0  # nothing written for it
+
+
+async def run_briefly(world: World, seconds: float = 0.2) -> None:
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(world.controller.run)
+        await anyio.sleep(seconds)
+        tasks.cancel_scope.cancel()
+
+
+async def test_a_write_is_not_repeated_before_the_watch_brings_its_result() -> None:
+    world = World()
+    world.see(state("new"))  # no finalizer yet; the fake sends no MODIFIED afterwards
+    await run_briefly(world)
+    assert [c for c in world.kube.calls if c[0] == "patch_generator_state"] == [
+        ("patch_generator_state", NS, "new")
+    ]
+
+
+async def test_a_replica_that_is_not_leader_writes_nothing() -> None:
+    world = World()
+    world.controller.may_write = lambda: False
+    world.see(state("due", garbageCollectionDeadline="2025-12-31T23:59:00Z"))
+    world.see(state("new"))
+    await run_briefly(world)
+    assert world.kube.calls == []

@@ -94,18 +94,21 @@ class StateController:
         task_status.started()
         while True:
             self._wake.clear()
-            if self.may_write is None or self.may_write():
-                for key in self._due(self.clock()):
-                    self._dirty.discard(key)
-                    self._retry_at.pop(key, None)
-                    try:
-                        await self.handle(key)
-                    except errors.AsyncsoError as exc:
-                        self._retry_at[key] = self.clock() + RETRY
-                        fields = observability.log_fields(namespace=key[0], name=key[1])
-                        log.warning(
-                            "GeneratorState not handled", extra={**fields, "error": str(exc)}
-                        )
+            if self.may_write is not None and not self.may_write():
+                with anyio.move_on_after(RETRY):  # not the leader: nothing to do but wait
+                    await self._wake.wait()
+                continue
+            for key in self._due(self.clock()):
+                self._dirty.discard(key)
+                self._retry_at.pop(key, None)
+                try:
+                    wrote = await self.handle(key)
+                except errors.AsyncsoError as exc:
+                    wrote = True
+                    fields = observability.log_fields(namespace=key[0], name=key[1])
+                    log.warning("GeneratorState not handled", extra={**fields, "error": str(exc)})
+                if wrote:  # the watch brings the result; look again only if it does not
+                    self._retry_at[key] = self.clock() + RETRY
             with anyio.move_on_after(self._next_wait()):
                 await self._wake.wait()
 
@@ -133,28 +136,31 @@ class StateController:
             return IDLE
         return max(0.05, min(IDLE, min(deadlines) - self.clock()))
 
-    async def handle(self, key: model.Key) -> None:
-        """ESO's reconcile of one GeneratorState: finalizer, cleanup on deletion, collection."""
+    async def handle(self, key: model.Key) -> bool:
+        """ESO's reconcile of one GeneratorState: finalizer, cleanup on deletion, collection.
+        True when it wrote something (or tried to, and failed)."""
         state = self.states.get(key)
         if state is None:
-            return
+            return False
         meta = state.metadata
         finalizers = meta.finalizers
         has = model_generators.STATE_FINALIZER in finalizers
         if not meta.deletion_timestamp:
             if not has:
                 await self._set_finalizers(state, [*finalizers, model_generators.STATE_FINALIZER])
-                return
+                return True
             due = state_rules.gc_due_at(state)
             if due is not None and due <= self.clock():
                 await self.kube.delete_generator_state(*key)
-                self._retry_at[key] = self.clock() + RETRY  # the watch tells us the rest
-            return
+                return True
+            return False
         if has:
             await self._cleanup(state)
             await self._set_finalizers(
                 state, [f for f in finalizers if f != model_generators.STATE_FINALIZER]
             )
+            return True
+        return False
 
     async def _set_finalizers(
         self, state: model_generators.GeneratorState, finalizers: list[str]
