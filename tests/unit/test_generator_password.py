@@ -196,3 +196,24 @@ def test_the_source_is_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(password.secrets, "SystemRandom", CountingRandom)
     value = password.generate(spec())["password"].decode()
     assert sorted(drawn) == sorted(value) and shuffled == [24]
+
+
+async def test_large_requests_are_drawn_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[Any] = []
+    real = password.asyncio.to_thread
+
+    async def recording(func: Any, /, *args: Any) -> Any:
+        threads.append(func)
+        return await real(func, *args)
+
+    monkeypatch.setattr(password.asyncio, "to_thread", recording)
+    generator = password.PasswordGenerator()
+    small = await generator.generate(spec(), namespace="ns", name="p")
+    assert threads == [] and len(small.values["password"]) == 24
+    big = await generator.generate(
+        spec(length=2048, digits=0, symbols=0, allowRepeat=True), namespace="ns", name="p"
+    )
+    assert len(threads) == 1 and len(big.values["password"]) == 2048
+    with pytest.raises(errors.InvalidSpecError):  # refusals come first, on the loop
+        await generator.generate(spec(length=5000), namespace="ns", name="p")
+    assert len(threads) == 1
