@@ -197,3 +197,19 @@ async def test_a_replica_that_is_not_leader_writes_nothing() -> None:
     world.see(state("new"))
     await run_briefly(world)
     assert world.kube.calls == []
+
+
+async def test_an_event_that_arrives_during_the_write_is_not_ignored() -> None:
+    """The PATCH's own MODIFIED event can come before the PATCH returns: the state is handled
+    again at once, not after the retry delay."""
+    world = World()
+    world.see(state("s1", garbageCollectionDeadline="2025-12-31T23:59:00Z"))
+    real_patch = world.kube.patch_generator_state
+
+    async def patch_then_event(namespace: str, name: str, patch: dict[str, Any]) -> None:
+        await real_patch(namespace, name, patch)
+        world.see(world.kube.generator_states[(namespace, name)], event="MODIFIED")
+
+    world.kube.patch_generator_state = patch_then_event  # type: ignore[method-assign]
+    await run_briefly(world)
+    assert ("delete_generator_state", NS, "s1") in world.kube.calls

@@ -56,6 +56,9 @@ class StateController:
         self.states: dict[model.Key, model_generators.GeneratorState] = {}
         self._dirty: set[model.Key] = set()
         self._retry_at: dict[model.Key, float] = {}
+        #: Events seen per key, so that a write's own event that arrives before the write
+        #: returns is not mistaken for silence.
+        self._events: dict[model.Key, int] = {}
         self._wake = asyncio.Event()
 
     # --- the watch handler (sync, cheap) -------------------------------------------------------
@@ -65,7 +68,9 @@ class StateController:
         self._retry_at.pop(key, None)  # a new version deserves a fresh look
         if event == "DELETED":
             self.states.pop(key, None)
+            self._events.pop(key, None)
             return
+        self._events[key] = self._events.get(key, 0) + 1
         try:
             self.states[key] = _decoder.decode(raw)
         except msgspec.ValidationError as exc:
@@ -101,13 +106,15 @@ class StateController:
             for key in self._due(self.clock()):
                 self._dirty.discard(key)
                 self._retry_at.pop(key, None)
+                seen = self._events.get(key, 0)
                 try:
                     wrote = await self.handle(key)
                 except errors.AsyncsoError as exc:
                     wrote = True
                     fields = observability.log_fields(namespace=key[0], name=key[1])
                     log.warning("GeneratorState not handled", extra={**fields, "error": str(exc)})
-                if wrote:  # the watch brings the result; look again only if it does not
+                # The watch brings the result of a write; look again only if it does not.
+                if wrote and key in self.states and self._events.get(key, 0) == seen:
                     self._retry_at[key] = self.clock() + RETRY
             with anyio.move_on_after(self._next_wait()):
                 await self._wake.wait()
