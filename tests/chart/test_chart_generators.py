@@ -24,7 +24,7 @@ def _grants(role: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def test_default_grants_read_generators_and_keep_generator_states() -> None:
-    (role,) = find(render_chart({}), "ClusterRole")
+    (role,) = find(render_chart({}), "ClusterRole", "asyncso-controller")
     assert _grants(role) == {
         *((kind, "get") for kind in (*KINDS, "clustergenerators")),
         *(("generatorstates", v) for v in ("list", "watch", "create", "patch", "delete")),
@@ -32,7 +32,9 @@ def test_default_grants_read_generators_and_keep_generator_states() -> None:
 
 
 def test_process_cluster_generator_false_drops_cluster_generators() -> None:
-    (role,) = find(render_chart({"processClusterGenerator": False}), "ClusterRole")
+    (role,) = find(
+        render_chart({"processClusterGenerator": False}), "ClusterRole", "asyncso-controller"
+    )
     assert {r for r, _ in _grants(role)} == {*KINDS, "generatorstates"}
 
 
