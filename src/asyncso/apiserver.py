@@ -23,7 +23,7 @@ import kr8s
 import kr8s.asyncio
 import msgspec
 
-from asyncso import errors, model, model_push, names
+from asyncso import errors, model, model_generators, model_push, names
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -79,6 +79,23 @@ PUSHSECRETS = Resource(model.GROUP, model_push.VERSION, "pushsecrets", True, "Pu
 CLUSTERPUSHSECRETS = Resource(
     model.GROUP, model_push.VERSION, "clusterpushsecrets", False, "ClusterPushSecret"
 )
+# generators.external-secrets.io: the generator kinds asyncso runs, and ESO's GeneratorState.
+GENERATORS = {
+    kind: Resource(
+        model_generators.GROUP, model_generators.VERSION, plural, kind != "ClusterGenerator", kind
+    )
+    for kind, plural in (
+        ("Password", "passwords"),
+        ("UUID", "uuids"),
+        ("Fake", "fakes"),
+        ("ECRAuthorizationToken", "ecrauthorizationtokens"),
+        ("STSSessionToken", "stssessiontokens"),
+        ("ClusterGenerator", "clustergenerators"),
+    )
+}
+GENERATORSTATES = Resource(
+    model_generators.GROUP, model_generators.VERSION, "generatorstates", True, "GeneratorState"
+)
 BY_KIND = {
     r.kind: r
     for r in (
@@ -95,6 +112,8 @@ BY_KIND = {
         CLUSTEREXTERNALSECRETS,
         PUSHSECRETS,
         CLUSTERPUSHSECRETS,
+        *GENERATORS.values(),
+        GENERATORSTATES,
     )
 }
 

@@ -40,6 +40,9 @@ from asyncso import (
     view,
     watch,
 )
+from asyncso.generators import ecr, password, state_controller, sts, uuids
+from asyncso.generators import fake as fake_generator
+from asyncso.generators import registry as generator_registry
 from asyncso.providers import aws_factory, aws_push_factory, fake, fake_push, push_registry
 
 log = logging.getLogger("asyncso.app")
@@ -60,6 +63,23 @@ def default_registry(
     registry.add(aws_factory.AwsProviderFactory(kube_client, config, on_note=registry.note))
     registry.add(fake.FakeProviderFactory())
     return registry
+
+
+def default_generators(
+    kube_client: kube.Kube, registry: providers.ProviderRegistry, config: settings.Settings
+) -> generator_registry.GeneratorRegistry:
+    """Every generator kind this build ships. The AWS ones (ECR, STS) take their clients from
+    the registry's AWS factory (one credential cache, closed with the registry); without that
+    factory they are not offered."""
+    kinds: list[ports.Generator] = [
+        password.PasswordGenerator(),
+        uuids.UUIDGenerator(),
+        fake_generator.FakeGenerator(controller_class=config.controller_class),
+    ]
+    aws = registry.first(aws_factory.AwsProviderFactory)
+    if aws is not None:
+        kinds += [ecr.EcrAuthorizationTokenGenerator(aws), sts.StsSessionTokenGenerator(aws)]
+    return generator_registry.GeneratorRegistry(kube_client, kinds)
 
 
 def default_pushers(
@@ -91,18 +111,25 @@ class Operator:
         registry: providers.ProviderRegistry,
         *,
         may_write: Callable[[], bool] | None = None,
+        generators: generator_registry.GeneratorRegistry | None = None,
         pushers: push_registry.PusherRegistry | None = None,
     ) -> None:
         self.settings = config
         self.kube = kube_client
         self.registry = registry
         self.view = view.View()
+        self.generators = generators or default_generators(kube_client, registry, config)
+        self.generator_states = state_controller.StateController(
+            kube_client=kube_client, generators=self.generators, may_write=may_write
+        )
+        self.generators.states = self.generator_states
         self.reconciler = reconciler.Reconciler(
             state=self.view,
             kube_client=kube_client,
             registry=registry,
             config=config,
             may_write=may_write,
+            generators=self.generators,
         )
         self.scheduler = scheduler.Scheduler(
             self._sync, is_due=self._is_due, concurrency=config.syncs_in_flight
@@ -207,9 +234,15 @@ class Operator:
         ]
         if self.settings.enable_cluster_store_reconciler:
             informers.insert(1, self._informer(apiserver.CLUSTERSECRETSTORES, self.stores.on_event))
+        # GeneratorStates: not waited for (a cluster without that CRD still syncs).
+        states = self._informer(
+            apiserver.GENERATORSTATES, self.generator_states.on_event, namespace=ns
+        )
         async with anyio.create_task_group() as tasks:
             for informer in informers:
                 tasks.start_soon(informer.run, name=f"watch:{informer.resource.plural}")
+            tasks.start_soon(states.run, name="watch:generatorstates")
+            await tasks.start(self.generator_states.run, name="generatorstates")
             for informer in informers:
                 await informer.synced.wait()
             await tasks.start(self.scheduler.run, name="scheduler")

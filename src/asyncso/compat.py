@@ -35,12 +35,10 @@ MSG_ONE_PROVIDER = (
     "spec.provider: secret stores must only have exactly one backend specified, found {count}"
 )
 
-_GENERATORS = "generators are not implemented yet"
 _PROVIDER = "this provider is not implemented; asyncso implements aws and fake"
 
 #: ExternalSecret fields asyncso does not implement: path → why (shown in the docs).
 EXTERNALSECRET: dict[str, str] = {
-    ".spec.dataFrom[].sourceRef.generatorRef": _GENERATORS,
     ".spec.data[].sourceRef.generatorRef": (
         "ESO does not implement it in data[] either (deprecated there); "
         "use dataFrom[].sourceRef.generatorRef"

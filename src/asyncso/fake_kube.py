@@ -55,6 +55,10 @@ class FakeKube:
         #: Our custom objects as JSON, by (kind, namespace, name) (`ports.KubeObjects`).
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.tokens: list[model.Key] = []
+        #: Generator manifests by (kind, namespace, name); namespace "" for ClusterGenerators.
+        self.generators: dict[tuple[str, str, str], dict[str, Any]] = {}
+        #: GeneratorStates by (namespace, name), as created (names made from generateName).
+        self.generator_states: dict[model.Key, dict[str, Any]] = {}
         self.calls: list[tuple[str, str, str]] = []
         #: Raise this on the next call of that verb (e.g. {"patch_status": ApiUnavailableError}).
         self.fail_next: dict[str, errors.AsyncsoError] = {}
@@ -221,6 +225,49 @@ class FakeKube:
     ) -> None:
         self.calls.append(("emit_event", involved.namespace, involved.name))
         self.events.append(Event(kind, involved.namespace, involved.name, type_, reason, message))
+
+    # --- ports.GeneratorReader, ports.GeneratorStateWriter -------------------------------------
+
+    def put_generator(self, body: dict[str, Any]) -> None:
+        """Store a generator manifest (its kind, metadata.namespace and metadata.name say where)."""
+        meta = body["metadata"]
+        self.generators[(body["kind"], meta.get("namespace", ""), meta["name"])] = body
+
+    async def get_generator(
+        self, kind: str, namespace: str, name: str, *, field: str = "metadata"
+    ) -> bytes | None:
+        resource = apiserver.GENERATORS[kind]
+        ns = namespace if resource.namespaced else ""
+        self._enter("get_generator", resource, ns, name, field)
+        found = self.generators.get((kind, ns, name))
+        return None if found is None else msgspec.json.encode(found)
+
+    async def create_generator_state(self, namespace: str, body: dict[str, Any]) -> None:
+        name = (
+            body["metadata"].get("name")
+            or f"{body['metadata']['generateName']}{len(self.generator_states):05d}"
+        )
+        self._enter(
+            "create_generator_state", apiserver.GENERATORSTATES, namespace, name, "metadata"
+        )
+        meta = {**body["metadata"], "name": name, "namespace": namespace}
+        meta["resourceVersion"] = str(next(self._versions))
+        meta.setdefault("creationTimestamp", f"2026-01-01T00:00:{len(self.generator_states):02d}Z")
+        self.generator_states[(namespace, name)] = {**body, "metadata": meta}
+
+    async def patch_generator_state(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        self._enter("patch_generator_state", apiserver.GENERATORSTATES, namespace, name, "metadata")
+        current = self.generator_states.get((namespace, name))
+        if current is None:
+            return
+        for part, changes in patch.items():
+            current[part] = {**current.get(part, {}), **changes}
+
+    async def delete_generator_state(self, namespace: str, name: str) -> None:
+        self._enter(
+            "delete_generator_state", apiserver.GENERATORSTATES, namespace, name, "metadata"
+        )
+        self.generator_states.pop((namespace, name), None)
 
     # --- reading back (tests) ------------------------------------------------------------------
 

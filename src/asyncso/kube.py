@@ -343,6 +343,37 @@ class Kube:
             raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found") from None
         return msgspec.json.decode(content, type=_TokenRequest).status.token
 
+    # --- generators (ports.GeneratorReader, ports.GeneratorStateWriter) ------------------------
+
+    async def get_generator(
+        self, kind: str, namespace: str, name: str, *, field: str = "metadata"
+    ) -> bytes | None:
+        resource = apiserver.GENERATORS.get(kind)
+        if resource is None:
+            raise errors.InvalidSpecError(f"{field}.kind: no generator kind {kind!r}")
+        return await self._get(resource, namespace, name, field=field)
+
+    async def create_generator_state(self, namespace: str, body: dict[str, Any]) -> None:
+        url = apiserver.path(apiserver.GENERATORSTATES, namespace=namespace)
+        what = f"create GeneratorState in {namespace}"
+        await self._call("POST", url, body=_encoder.encode(body), what=what)
+
+    async def patch_generator_state(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        url = apiserver.path(apiserver.GENERATORSTATES, namespace=namespace, name=name)
+        with contextlib.suppress(errors.ApiNotFoundError):
+            await self._call(
+                "PATCH",
+                url,
+                body=_encoder.encode(patch),
+                content_type=apiserver.MERGE_PATCH,
+                what=f"patch GeneratorState {namespace}/{name}",
+            )
+
+    async def delete_generator_state(self, namespace: str, name: str) -> None:
+        url = apiserver.path(apiserver.GENERATORSTATES, namespace=namespace, name=name)
+        with contextlib.suppress(errors.ApiNotFoundError):
+            await self._call("DELETE", url, what=f"delete GeneratorState {namespace}/{name}")
+
     # --- any of our objects, as JSON (fan-out children, push sources; ports.KubeObjects) -------
 
     async def get_object(

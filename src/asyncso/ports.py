@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from asyncso import errors, model, model_push
+from asyncso import errors, model, model_generators, model_push
 
 
 class SecretsProvider(Protocol):
@@ -155,6 +155,82 @@ class KubeWriter(Protocol):
 class KubeClient(KubeReader, KubeWriter, Protocol):
     """Everything the reconciler and the store controller do on the cluster (`kube.Kube`, and
     `fake_kube.FakeKube` in tests)."""
+
+
+# --- generators (generators.external-secrets.io) ----------------------------------------------
+
+
+class Generator(Protocol):
+    """One generator kind (`Password`, `ECRAuthorizationToken`...): makes values from its spec.
+
+    `spec` is an instance of `spec_type` (the kind's spec Struct, decoded by the caller).
+    Failures are `errors.AsyncsoError`s; a generator never raises `RemoteSecretNotFoundError`.
+    """
+
+    kind: str
+    spec_type: type[Any]
+
+    async def generate(self, spec: Any, *, namespace: str, name: str) -> model_generators.Output:
+        """Fresh values for a generator named `name`, used from `namespace` (whose Secrets and
+        service accounts its credentials come from, also for a ClusterGenerator)."""
+        ...
+
+    async def cleanup(self, spec: Any, state: Any, *, namespace: str) -> None:
+        """Undo what `generate` made, given the state it returned; idempotent."""
+        ...
+
+
+class GeneratorStates(Protocol):
+    """ESO's GeneratorState bookkeeping after a fetch."""
+
+    async def settle(
+        self,
+        owner: model.ExternalSecret,
+        *,
+        entries: int,
+        generated: dict[int, model_generators.Generated],
+        ok: bool,
+    ) -> None:
+        """Keep (`ok`) or undo the states that generators returned in one fetch of `owner`,
+        and flag the states of its `entries` dataFrom entries that are superseded."""
+        ...
+
+
+class GeneratorSource(GeneratorStates, Protocol):
+    """What a sync (and PushSecret) asks of generators: `generatorRef` → values."""
+
+    async def generate(
+        self, ref: model.GeneratorRef, *, namespace: str, where: str
+    ) -> model_generators.Generated:
+        """Run the generator `ref` names, as seen from `namespace`; `where` is the field of the
+        ref (`spec.dataFrom[0].sourceRef.generatorRef`), named in every refusal."""
+        ...
+
+
+class GeneratorReader(Protocol):
+    """Reads generator manifests (names checked as `KubeReader`'s)."""
+
+    async def get_generator(
+        self, kind: str, namespace: str, name: str, *, field: str = "metadata"
+    ) -> bytes | None:
+        """The generator's JSON (`namespace` ignored for a ClusterGenerator), or None."""
+        ...
+
+
+class GeneratorStateWriter(Protocol):
+    """Creates, changes and deletes GeneratorStates (names checked as `KubeReader`'s)."""
+
+    async def create_generator_state(self, namespace: str, body: dict[str, Any]) -> None:
+        """POST (the body carries `metadata.generateName`)."""
+        ...
+
+    async def patch_generator_state(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        """Merge-patch (finalizers, `spec.garbageCollectionDeadline`); absent is fine."""
+        ...
+
+    async def delete_generator_state(self, namespace: str, name: str) -> None:
+        """DELETE; absent is fine."""
+        ...
 
 
 # --- fan-out and push (ClusterExternalSecret, PushSecret, ClusterPushSecret) -------------------

@@ -23,6 +23,7 @@ from asyncso import (
     manifest,
     metrics,
     model,
+    model_generators,
     observability,
     plan,
     ports,
@@ -38,12 +39,14 @@ from asyncso import (
     validation,
     view,
 )
+from asyncso.generators import expiry
 from asyncso.templates import apply
 
 log = logging.getLogger("asyncso.reconciler")
 
 MSG_STORE = "could not get store"
 MSG_TEMPLATE = "could not apply template"
+MSG_NO_GENERATORS = "generators are not available here"
 DONE = scheduler.SyncResult(ok=True, next_at=None)
 RETRY = scheduler.SyncResult(ok=False, next_at=None, retry=True)
 
@@ -68,8 +71,12 @@ class Reconciler:
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
         may_write: Callable[[], bool] | None = None,
+        generators: ports.GeneratorSource | None = None,
     ) -> None:
         self.may_write = may_write
+        self.generators = generators
+        #: Per ExternalSecret, when its generated values must be made again (`expiry`).
+        self._regenerate_at: dict[model.Key, float] = {}
         self.view = state
         self.kube = kube_client
         self.registry = registry
@@ -101,6 +108,9 @@ class Reconciler:
         held = self._held_by_windows(es)
         if held is not None:
             return scheduler.SyncResult(ok=True, next_at=held)
+        if self._keeps_its_secret(key, es):
+            return DONE
+        self._regenerate_at.pop(key, None)
         started = self.clock()
         labels = {"name": es.metadata.name, "namespace": es.metadata.namespace}
         metrics.SYNC_CALLS_TOTAL.labels(**labels).inc()
@@ -150,6 +160,9 @@ class Reconciler:
         next_at = timing.next_refresh(
             synced, now=self.clock(), jitter=self.settings.refresh_jitter, rand=self.rand()
         )
+        regenerate_at = self._regenerate_at.pop(key, None)
+        if timing.effective_policy(es) == "Periodic":
+            next_at = expiry.sooner(next_at, regenerate_at)
         return scheduler.SyncResult(ok=True, next_at=next_at)
 
     async def _reconcile(self, es: model.ExternalSecret) -> plan.Plan | manifest.ConfigMapPlan:
@@ -171,6 +184,18 @@ class Reconciler:
             the_plan = await self._plan(es, trust_view=False)
             await self._execute(the_plan, manager=manager)
         return the_plan
+
+    def _keeps_its_secret(self, key: model.Key, es: model.ExternalSecret) -> bool:
+        """ESO's `!shouldRefresh && isSecretValid`: under `CreatedOnce` (or `OnChange` with
+        nothing changed) a synced ExternalSecret whose Secret is intact is not fetched again
+        when woken, so a generated password is not replaced by a label edit or a restart."""
+        if timing.effective_policy(es) == "Periodic" or es.spec.target.creation_policy == "None":
+            return False
+        record = self.view.secrets.get((key[0], model.target_name(es)))
+        if record is None or not record.valid:
+            return False
+        store = stores.version_of(key[0], es.spec.secret_store_ref, self.view.stores)
+        return not timing.is_due(es, now=self.clock(), store_version=store)
 
     def _held_by_windows(self, es: model.ExternalSecret) -> float | None:
         """`spec.syncWindows`: when a periodic refresh must wait, until when."""
@@ -300,8 +325,17 @@ class Reconciler:
             where = f"spec.data[{index}]"
             provider = await self._provider(es, item.source_ref, where=where, cache=cache)
             jobs.append(functools.partial(_value, provider, item.remote_ref))
+        generated: dict[int, model_generators.Generated] = {}
         for index, entry in enumerate(spec.data_from):
             where = f"spec.dataFrom[{index}]"
+            ref = entry.source_ref.generator_ref if entry.source_ref is not None else None
+            if ref is not None:
+                jobs.append(
+                    functools.partial(
+                        self._generate, es, ref, index=index, where=where, into=generated
+                    )
+                )
+                continue
             provider = await self._provider(es, entry.source_ref, where=where, cache=cache)
             if entry.extract is not None:
                 jobs.append(functools.partial(_value_map, provider, entry.extract))
@@ -309,6 +343,15 @@ class Reconciler:
                 jobs.append(functools.partial(provider.find, entry.find))
         results = await asyncio.gather(*(job() for job in jobs), return_exceptions=True)
         missing_ok = spec.target.deletion_policy in ("Delete", "Merge")
+        if self.generators is not None and spec.data_from:
+            failed = any(
+                isinstance(r, BaseException)
+                and not (missing_ok and isinstance(r, errors.RemoteSecretNotFoundError))
+                for r in results
+            )
+            await self.generators.settle(
+                es, entries=len(spec.data_from), generated=generated, ok=not failed
+            )
         values: list[Any] = []
         for result in results:
             if isinstance(result, errors.RemoteSecretNotFoundError) and missing_ok:
@@ -325,6 +368,28 @@ class Reconciler:
                 values.append(result)
         count = len(spec.data)
         return secret_data.Fetched(data=values[:count], data_from=values[count:])
+
+    async def _generate(
+        self,
+        es: model.ExternalSecret,
+        ref: model.GeneratorRef,
+        *,
+        index: int,
+        where: str,
+        into: dict[int, model_generators.Generated],
+    ) -> dict[str, bytes]:
+        """One `dataFrom[].sourceRef.generatorRef` entry; notes when its values expire."""
+        field = f"{where}.sourceRef.generatorRef"
+        if self.generators is None:
+            raise errors.InvalidSpecError(f"{field}: {MSG_NO_GENERATORS}")
+        made = await self.generators.generate(ref, namespace=es.metadata.namespace, where=field)
+        into[index] = made
+        if made.refresh_at is not None:
+            key = (es.metadata.namespace, es.metadata.name)
+            self._regenerate_at[key] = min(
+                self._regenerate_at.get(key, made.refresh_at), made.refresh_at
+            )
+        return made.values
 
     async def _template(
         self, es: model.ExternalSecret, values: dict[str, bytes]
@@ -484,7 +549,7 @@ async def _value_map(provider: ports.SecretsProvider, ref: model.RemoteRef) -> d
 def _entry_ref(
     source: model.SourceRef | None, default: model.StoreRef | None
 ) -> model.StoreRef | None:
-    """An entry's own store (generators are refused by `validation`), else the default."""
+    """An entry's own store (generator entries never get here), else the default."""
     if source is None:
         return default
     return source.store_ref or default

@@ -81,6 +81,8 @@ def _data_from_entry(
     try:
         if entry.rewrite:
             mapped = keymapping.rewrite(payload, entry.rewrite)
+        elif ref is None:  # a generator's keys: ESO neither converts nor decodes them
+            mapped = dict(payload)
         else:
             mapped = keymapping.convert_keys(payload, conversion)
         for key in mapped:

@@ -11,6 +11,7 @@ path builder checks them again at the edge.
 from __future__ import annotations
 
 from asyncso import compat, errors, model, names, syncwindows, timing
+from asyncso.generators import refs
 
 MSG_DELETE_NEEDS_OWNER = (
     "spec.target.deletionPolicy: Delete requires creationPolicy Owner or Orphan"
@@ -18,7 +19,7 @@ MSG_DELETE_NEEDS_OWNER = (
 MSG_MERGE_NOT_WITH_NONE = (
     "spec.target.deletionPolicy: Merge cannot be used with creationPolicy None"
 )
-MSG_EXTRACT_OR_FIND = "one of extract or find is required"
+MSG_EXTRACT_OR_FIND = "one of extract or find (or sourceRef.generatorRef) is required"
 MSG_TEMPLATE_TARGET = (
     "templateFrom target={target!r} is not allowed when targeting a Secret, "
     'must be one of "Data", "Annotations" or "Labels"'
@@ -55,6 +56,8 @@ def validate(es: model.ExternalSecret) -> None:
         _check_source(item.source_ref, where=f"spec.data[{index}]")
     for index, entry in enumerate(spec.data_from):
         where = f"spec.dataFrom[{index}]"
+        if _generator_entry(entry, where=where):
+            continue
         _check_source(entry.source_ref, where=where)
         if entry.extract is None and entry.find is None:
             raise errors.InvalidSpecError(f"{where}: {MSG_EXTRACT_OR_FIND}")
@@ -72,6 +75,20 @@ def validate(es: model.ExternalSecret) -> None:
             )
         if source.secret is not None:
             names.check_object(source.secret.name, kind="Secret", field=f"{where}.secret.name")
+
+
+def _generator_entry(entry: model.ExternalSecretDataFrom, *, where: str) -> bool:
+    """A `dataFrom` entry that generates its values: its ref must be one asyncso serves, and
+    it takes neither `extract` nor `find` (ESO ignores its generatorRef then; we say so)."""
+    ref = entry.source_ref.generator_ref if entry.source_ref is not None else None
+    if ref is None:
+        return False
+    field = f"{where}.sourceRef.generatorRef"
+    for what, given in (("extract", entry.extract), ("find", entry.find)):
+        if given is not None:
+            raise errors.InvalidSpecError(f"{where}: {refs.MSG_NOT_WITH.format(what=what)}")
+    refs.check(ref, field=field)
+    return True
 
 
 def _check_privileged(template: model.Template | None) -> None:
@@ -92,6 +109,8 @@ def _check_privileged(template: model.Template | None) -> None:
 def _check_source(source: model.SourceRef | None, *, where: str) -> None:
     if source is None:
         return
+    if source.generator_ref is not None:
+        raise errors.InvalidSpecError(f"{where}.sourceRef.generatorRef: {refs.MSG_IN_DATA}")
     _check_store_ref(source.store_ref, field=f"{where}.sourceRef.storeRef")
 
 

@@ -98,7 +98,7 @@ async def test_default_install_applies_cleanly(
     install: Installer, kube: kr8s.asyncio.Api, namespace: str, chart_with_crds: pathlib.Path
 ) -> None:
     objects = await install({}, release=_release(), namespace=namespace, chart_dir=chart_with_crds)
-    assert len(find(objects, "CustomResourceDefinition")) == 6
+    assert len(find(objects, "CustomResourceDefinition")) == len(crdgen.crds())
     for obj in objects:
         status, stored = await _call(kube, "GET", object_path(obj))
         assert status == 200, (obj["kind"], stored)
@@ -189,6 +189,7 @@ async def _allowed(
 
 
 ES = "external-secrets.io"
+GEN = "generators.external-secrets.io"
 ELSEWHERE = "some-other-namespace"
 #: (verb, group, resource, subresource, namespace ("@" = the release's), name) → allowed
 MATRIX: list[tuple[str, str, str, str, str, str, bool]] = [
@@ -214,6 +215,16 @@ MATRIX: list[tuple[str, str, str, str, str, str, bool]] = [
     ("create", "coordination.k8s.io", "leases", "", "@", "", True),
     ("get", "coordination.k8s.io", "leases", "", "@", "external-secrets-controller", True),
     ("update", "coordination.k8s.io", "leases", "", "@", "external-secrets-controller", True),
+    # generators (their own block in rbac.yaml)
+    ("get", GEN, "passwords", "", ELSEWHERE, "p", True),
+    ("get", GEN, "ecrauthorizationtokens", "", ELSEWHERE, "e", True),
+    ("get", GEN, "clustergenerators", "", "", "c", True),
+    ("watch", GEN, "generatorstates", "", "", "", True),
+    ("delete", GEN, "generatorstates", "", ELSEWHERE, "g", True),
+    ("get", GEN, "generatorstates", "", ELSEWHERE, "g", False),
+    ("list", GEN, "passwords", "", ELSEWHERE, "", False),
+    ("update", GEN, "passwords", "", ELSEWHERE, "p", False),
+    ("create", GEN, "clustergenerators", "", "", "", False),
     # push and fan-out (templates/rbac-push.yaml): ClusterExternalSecrets create and delete
     # ExternalSecrets, ClusterPushSecrets PushSecrets
     ("create", ES, "externalsecrets", "", ELSEWHERE, "", True),

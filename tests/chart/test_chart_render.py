@@ -186,6 +186,24 @@ EXPECTED_RULES: list[dict[str, list[str]]] = [
     {"apiGroups": [""], "resources": ["serviceaccounts/token"], "verbs": ["create"]},
     {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
     {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
+    # generators (their own block in rbac.yaml; test_chart_generators.py)
+    {
+        "apiGroups": ["generators.external-secrets.io"],
+        "resources": [
+            "passwords",
+            "uuids",
+            "fakes",
+            "ecrauthorizationtokens",
+            "stssessiontokens",
+            "clustergenerators",
+        ],
+        "verbs": ["get"],
+    },
+    {
+        "apiGroups": ["generators.external-secrets.io"],
+        "resources": ["generatorstates"],
+        "verbs": ["list", "watch", "create", "patch", "delete"],
+    },
 ]
 
 

@@ -209,18 +209,20 @@ def test_validate_refuses_an_unsupported_externalsecret_field_first() -> None:
         "metadata": {"name": "es", "namespace": "ns"},
         "spec": {
             "secretStoreRef": {"name": "store"},
-            "dataFrom": [
-                {"extract": {"key": "a"}},
-                {"sourceRef": {"generatorRef": {"kind": "Password", "name": "p"}}},
+            "data": [
+                {"secretKey": "a", "remoteRef": {"key": "a"}},
+                {
+                    "secretKey": "b",
+                    "remoteRef": {"key": "b"},
+                    "sourceRef": {"generatorRef": {"kind": "Password", "name": "p"}},
+                },
             ],
         },
     }
     es = msgspec.convert(doc, model.ExternalSecret)
     with pytest.raises(errors.InvalidSpecError) as caught:
         validation.validate(es)
-    assert str(caught.value) == (
-        "spec.dataFrom[1].sourceRef.generatorRef is not supported by asyncso"
-    )
+    assert str(caught.value) == "spec.data[1].sourceRef.generatorRef is not supported by asyncso"
 
 
 @pytest.mark.parametrize(

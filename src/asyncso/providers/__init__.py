@@ -6,8 +6,11 @@ Why a registry: the reconciler asks "who serves this store?" and never imports a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from asyncso import errors, model, ports
+
+T = TypeVar("T")
 
 
 class ProviderRegistry:
@@ -20,6 +23,14 @@ class ProviderRegistry:
 
     def add(self, factory: ports.ProviderFactory) -> None:
         self._factories.append(factory)
+
+    def first(self, kind: type[T]) -> T | None:
+        """The first factory of class `kind` (e.g. the AWS factory, whose client cache the AWS
+        generators share)."""
+        for factory in self._factories:
+            if isinstance(factory, kind):
+                return factory
+        return None
 
     def note(self, store: tuple[str, str, str], message: str) -> None:
         """A provider fact worth saying once on the store (kind, namespace, name)."""

@@ -43,6 +43,8 @@ SERVICE_ENDPOINT_VARS = {
     "ssm": "AWS_SSM_ENDPOINT",
     "acm": "AWS_ACM_ENDPOINT",
     "sts": "AWS_STS_ENDPOINT",
+    "ecr": "AWS_ECR_ENDPOINT",
+    "ecr-public": "AWS_ECR_PUBLIC_ENDPOINT",
 }
 
 
@@ -100,7 +102,7 @@ class Identity:
         return not self.keys and self.service_account is None
 
 
-_AUTH = "spec.provider.aws.auth"
+_AT = "spec.provider.aws"
 _CREDENTIALS = ("access_key_id", "secret_access_key", "session_token")
 
 
@@ -115,19 +117,19 @@ def _ref_namespace(
         return es_namespace
     if namespace and namespace != store.metadata.namespace:
         raise errors.InvalidSpecError(
-            f"{field}.namespace: a SecretStore may only use {what} in its own namespace "
+            f"{field}.namespace: a {store.kind} may only use {what} in its own namespace "
             f"({store.metadata.namespace!r}), not {namespace!r}"
         )
     return store.metadata.namespace
 
 
 def _key_refs(
-    store: model.SecretStore, secret_ref: model.AwsSecretRef, *, es_namespace: str
+    store: model.SecretStore, secret_ref: model.AwsSecretRef, *, es_namespace: str, at: str
 ) -> tuple[KeyRef, ...]:
     refs = []
     for credential in _CREDENTIALS:
         ref: model.SecretKeySelector | None = getattr(secret_ref, f"{credential}_secret_ref")
-        field = f"{_AUTH}.secretRef.{_camel(credential)}SecretRef"
+        field = f"{at}.auth.secretRef.{_camel(credential)}SecretRef"
         if ref is None:
             if credential != "session_token":
                 raise errors.InvalidSpecError(f"{field}: required")
@@ -143,9 +145,9 @@ def _key_refs(
 
 
 def _service_account(
-    store: model.SecretStore, jwt: model.AwsJwtAuth, *, es_namespace: str
+    store: model.SecretStore, jwt: model.AwsJwtAuth, *, es_namespace: str, at: str
 ) -> ServiceAccountRef:
-    field = f"{_AUTH}.jwt.serviceAccountRef"
+    field = f"{at}.auth.jwt.serviceAccountRef"
     sa = jwt.service_account_ref
     if sa is None or not sa.name:
         raise errors.InvalidSpecError(f"{field}.name: required")
@@ -156,20 +158,23 @@ def _service_account(
     return ServiceAccountRef(namespace, sa.name, tuple(sorted(sa.audiences)), field=field)
 
 
-def identity_of(store: model.SecretStore, *, es_namespace: str) -> Identity:
+def identity_of(store: model.SecretStore, *, es_namespace: str, at: str = _AT) -> Identity:
     """Who reads for `store` on behalf of an ExternalSecret in `es_namespace`; every name the
-    store refers to is checked here, before anything is read (`errors.InvalidNameError`)."""
+    store refers to is checked here, before anything is read (`errors.InvalidNameError`).
+
+    `at` is where the AWS settings sit in the manifest, for messages (`spec` for generators,
+    whose AWS settings `generators.aws` presents as a store of the generator's kind)."""
     aws = _aws(store)
     region = aws.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
-        raise errors.InvalidSpecError("spec.provider.aws.region: required")
+        raise errors.InvalidSpecError(f"{at}.region: required")
     auth = aws.auth
     keys: tuple[KeyRef, ...] = ()
     service_account = None
     if auth is not None and auth.secret_ref is not None:
-        keys = _key_refs(store, auth.secret_ref, es_namespace=es_namespace)
+        keys = _key_refs(store, auth.secret_ref, es_namespace=es_namespace, at=at)
     elif auth is not None and auth.jwt is not None:
-        service_account = _service_account(store, auth.jwt, es_namespace=es_namespace)
+        service_account = _service_account(store, auth.jwt, es_namespace=es_namespace, at=at)
     return Identity(
         store=(store.kind, store.metadata.namespace, store.metadata.name),
         region=region,

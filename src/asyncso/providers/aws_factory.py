@@ -49,6 +49,8 @@ class AwsProviderFactory:
         self.on_note = on_note
         self.settings = config
         self._providers: dict[tuple[aws_auth.Identity, str], Provider] = {}
+        self._clients: dict[tuple[aws_auth.Identity, str], Any] = {}
+        self._client_lock = asyncio.Lock()
         self._exits = contextlib.AsyncExitStack()
         self._lock = asyncio.Lock()
         self._noted: set[tuple[aws_auth.Identity, str]] = set()
@@ -87,17 +89,32 @@ class AwsProviderFactory:
                     self.on_note(identity.store, note)
         return provider
 
+    async def client_for(self, identity: aws_auth.Identity, service: str) -> Any:
+        """The aiobotocore client of `service` for `identity`, made once and kept (with its
+        refreshing credentials) for the life of the factory. Generators (ECR, STS) take their
+        clients here too, so they share this cache and its lifetime."""
+        key = (identity, service)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        async with self._client_lock:
+            client = self._clients.get(key)
+            if client is None:
+                timeout = self.settings.provider_timeout
+                chain = aws_auth.CredentialChain(identity, kube=self.kube, timeout=timeout)
+                client = await self._exits.enter_async_context(
+                    chain.session.create_client(
+                        service,
+                        region_name=identity.region,
+                        endpoint_url=aws_auth.endpoint_for(service),
+                        config=aws_auth.client_config(timeout),
+                    )
+                )
+                self._clients[key] = client
+        return client
+
     async def _build(self, identity: aws_auth.Identity, service: str, *, prefix: str) -> Provider:
-        timeout = self.settings.provider_timeout
-        chain = aws_auth.CredentialChain(identity, kube=self.kube, timeout=timeout)
-        client: Any = await self._exits.enter_async_context(
-            chain.session.create_client(
-                service,
-                region_name=identity.region,
-                endpoint_url=aws_auth.endpoint_for(service),
-                config=aws_auth.client_config(timeout),
-            )
-        )
+        client = await self.client_for(identity, service)
         window = self.settings.provider_batch_window
         rate = self.settings.provider_rate_limit
         if service == "secretsmanager":
@@ -113,3 +130,4 @@ class AwsProviderFactory:
     async def close(self) -> None:
         await self._exits.aclose()
         self._providers.clear()
+        self._clients.clear()
