@@ -44,3 +44,6 @@ class Settings:
     enable_cluster_store_reconciler: bool = True
     #: Upper bound on the random delay added to each refresh, as a fraction of the interval.
     refresh_jitter: float = 0.1
+    #: A `refreshInterval` below this (seconds) is raised to it (`--min-refresh-interval`,
+    #: default 10s; 0 disables): `1ns` must not be a hot loop of provider calls.
+    min_refresh_interval: float = 10.0
