@@ -117,6 +117,8 @@ def openapi_schema(struct: type[msgspec.Struct], *, open_provider: bool) -> dict
     spec = _convert(top["spec"], defs, ".spec")
     if open_provider:
         _keep_unknown(spec["properties"]["provider"])
+        # ESO: "Only one provider may be set".
+        spec["properties"]["provider"].update(maxProperties=1, minProperties=1)
     return {
         "type": "object",
         "properties": {

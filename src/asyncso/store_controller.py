@@ -159,6 +159,7 @@ class StoreController:
         if entry.store is None:
             return False, stores.REASON_INVALID_CONFIG, f"invalid store: {entry.invalid}"
         try:
+            stores.check_one_provider(entry.store)
             factory = self.registry.factory_for(entry.store)
             await factory.validate(entry.store)
         except errors.InvalidSpecError as exc:

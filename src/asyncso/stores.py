@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+import msgspec
 import re2
 
 from asyncso import errors, model
@@ -19,6 +20,7 @@ REASON_INVALID_CONFIG = "InvalidStoreConfiguration"
 REASON_INVALID_PROVIDER = "InvalidProviderConfig"
 REASON_VALIDATION_FAILED = "ValidationFailed"
 MSG_VALID = "store validated"
+MSG_ONE_PROVIDER = "spec.provider: exactly one provider may be set, found {found}"
 
 StoreKey = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster stores
 
@@ -41,6 +43,19 @@ class Verdict:
     generation: int
     ok: bool
     message: str = ""
+
+
+def check_one_provider(store: model.SecretStore) -> None:
+    """ESO's schema allows exactly one provider per store (`maxProperties: 1`); a store
+    stored without that schema and naming two is refused, never served by one of them."""
+    provider = store.spec.provider
+    named = [
+        field.encode_name
+        for field in msgspec.structs.fields(provider)
+        if getattr(provider, field.name) is not None
+    ]
+    if len(named) > 1:
+        raise errors.StoreConfigError(MSG_ONE_PROVIDER.format(found=", ".join(named)))
 
 
 def current_verdict(entry: StoreEntry, verdict: Verdict | None) -> Verdict | None:

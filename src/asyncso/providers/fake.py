@@ -45,13 +45,13 @@ class FakeProviderFactory:
     async def validate(self, store: model.SecretStore) -> None:
         fake = store.spec.provider.fake
         if fake is None:
-            raise errors.InvalidSpecError("spec.provider.fake: missing")
+            raise errors.StoreConfigError("spec.provider.fake: missing")
         seen: set[tuple[str, str]] = set()
         for index, entry in enumerate(fake.data):
             if not entry.key:
-                raise errors.InvalidSpecError(f"spec.provider.fake.data[{index}].key: empty")
+                raise errors.StoreConfigError(f"spec.provider.fake.data[{index}].key: empty")
             if (entry.key, entry.version) in seen:
-                raise errors.InvalidSpecError(
+                raise errors.StoreConfigError(
                     f"spec.provider.fake.data[{index}]: duplicate key {entry.key!r}"
                 )
             seen.add((entry.key, entry.version))
