@@ -25,6 +25,7 @@ from asyncso import (
     model,
     plan,
     ports,
+    provider_health,
     providers,
     reconciler,
     scheduler,
@@ -52,7 +53,11 @@ def default_registry(
     Provider notices (e.g. batch reads denied by IAM) go to `registry.note`, which the store
     controller turns into Events on the store while it runs."""
     registry = providers.ProviderRegistry([])
-    registry.add(aws_factory.AwsProviderFactory(kube_client, config, on_note=registry.note))
+    registry.add(
+        aws_factory.AwsProviderFactory(
+            kube_client, config, on_note=registry.note, on_throttled=registry.throttled
+        )
+    )
     registry.add(fake.FakeProviderFactory())
     return registry
 
@@ -72,15 +77,23 @@ class Operator:
         self.kube = kube_client
         self.registry = registry
         self.view = view.View()
+        # Recovery wake-ups and throttling, per store (docs/security.md): reads feed it through
+        # the reconciler, throttled answers inside a provider call through the registry.
+        self.health = provider_health.ProviderHealth(on_recovered=self._recovered)
+        registry.on_throttled = lambda store: self.health.throttled(store, now=time.time())
         self.reconciler = reconciler.Reconciler(
             state=self.view,
             kube_client=kube_client,
             registry=registry,
             config=config,
             may_write=may_write,
+            health=self.health,
         )
         self.scheduler = scheduler.Scheduler(
-            self._sync, is_due=self._is_due, concurrency=config.syncs_in_flight
+            self._sync,
+            is_due=self._is_due,
+            concurrency=config.syncs_in_flight,
+            probes=self._failing_readers,
         )
         self.stores = store_controller.StoreController(
             state=self.view,
@@ -164,6 +177,22 @@ class Operator:
             metrics.EXTERNALSECRETS_BY_STATE.labels(state=name).set(self._counts[name])
         metrics.EXTERNALSECRETS_BY_STATE.labels(state="pending").set(max(0, pending))
 
+    def _failing_readers(self) -> list[set[model.Key]]:
+        """The readers of each store whose provider is failing (one of each is probed)."""
+        groups = []
+        for store in self.health.failing_stores():
+            readers = self.view.readers_of_store(store)
+            if readers:
+                groups.append(readers)
+            else:
+                self.health.forget(store)  # nobody reads it any more
+        return groups
+
+    def _recovered(self, store: stores.StoreKey) -> None:
+        """A store's provider answers again: its readers backing off try again (with jitter)."""
+        for es_key in self.view.readers_of_store(store):
+            self.scheduler.recover(es_key)
+
     def _is_due(self, key: model.Key) -> tuple[bool, float | None]:
         item = self.view.externalsecrets.get(key)
         if not isinstance(item, model.ExternalSecret):
@@ -176,6 +205,7 @@ class Operator:
             target_valid=record is not None and record.valid,
             jitter=self.settings.refresh_jitter,
             rand=random.random(),
+            floor=self.settings.min_refresh_interval,
         )
 
     # --- watch handlers (sync, cheap): record in the view, then say whom to wake ---------------

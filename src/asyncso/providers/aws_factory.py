@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asyncso import errors, model, ports, settings
-from asyncso.providers import aws_auth, aws_parameterstore, aws_secretsmanager
+from asyncso.providers import aws_auth, aws_errors, aws_parameterstore, aws_secretsmanager
 
 log = logging.getLogger("asyncso.providers.aws")
 
@@ -29,9 +29,11 @@ class AwsProviderFactory:
         config: settings.Settings,
         *,
         on_note: Callable[[tuple[str, str, str], str], None] | None = None,
+        on_throttled: Callable[[tuple[str, str, str]], None] | None = None,
     ) -> None:
         self.kube = kube
         self.on_note = on_note
+        self.on_throttled = on_throttled
         self.settings = config
         self._providers: dict[tuple[aws_auth.Identity, str], Provider] = {}
         self._exits = contextlib.AsyncExitStack()
@@ -44,7 +46,7 @@ class AwsProviderFactory:
     async def validate(self, store: model.SecretStore) -> None:
         aws = store.spec.provider.aws
         if aws is None:
-            raise errors.InvalidSpecError("spec.provider.aws: missing")
+            raise errors.StoreConfigError("spec.provider.aws: missing")
         identity = aws_auth.identity_of(store, es_namespace=store.metadata.namespace or "default")
         if store.kind == "SecretStore":
             for ref in identity.keys:
@@ -53,7 +55,7 @@ class AwsProviderFactory:
     async def provider_for(self, store: model.SecretStore, *, namespace: str) -> Provider:
         aws = store.spec.provider.aws
         if aws is None:
-            raise errors.InvalidSpecError("spec.provider.aws: missing")
+            raise errors.StoreConfigError("spec.provider.aws: missing")
         identity = aws_auth.identity_of(store, es_namespace=namespace)
         service = "secretsmanager" if aws.service == "SecretsManager" else "ssm"
         key = (identity, service)
@@ -82,6 +84,9 @@ class AwsProviderFactory:
                 config=aws_auth.client_config(),
             )
         )
+        if self.on_throttled is not None:
+            on_throttled, store = self.on_throttled, identity.store
+            aws_errors.observe_throttling(client, lambda: on_throttled(store))
         window = self.settings.provider_batch_window
         rate = self.settings.provider_rate_limit
         if service == "secretsmanager":
