@@ -104,10 +104,11 @@ SPECS: dict[str, tuple[str, Manifest]] = {
                     "sessionTagsPolicy": "Custom",  # ESO 2.x options the model lacks
                     "auth": {"secretRef": {"accessKeyIDSecretRef": {"name": "s", "extra": "x"}}},
                 },
-                "gcpsm": {"projectID": "p"},
             }
         },
     ),
+    # A provider we do not serve is kept as written (one provider per store, as ESO's schema).
+    "unknown-provider-store": ("SecretStore", {"provider": {"gcpsm": {"projectID": "p"}}}),
     "cluster-store": (
         "ClusterSecretStore",
         {
