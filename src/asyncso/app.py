@@ -94,6 +94,7 @@ class Operator:
             is_due=self._is_due,
             concurrency=config.syncs_in_flight,
             probes=self._failing_readers,
+            probe_interval=provider_health.PROBE_INTERVAL,
         )
         self.stores = store_controller.StoreController(
             state=self.view,
@@ -178,9 +179,9 @@ class Operator:
         metrics.EXTERNALSECRETS_BY_STATE.labels(state="pending").set(max(0, pending))
 
     def _failing_readers(self) -> list[set[model.Key]]:
-        """The readers of each store whose provider is failing (one of each is probed)."""
+        """The readers of each failing store due for a probe (one of each is let through)."""
         groups = []
-        for store in self.health.failing_stores():
+        for store in self.health.due_probes(now=time.time()):
             readers = self.view.readers_of_store(store)
             if readers:
                 groups.append(readers)

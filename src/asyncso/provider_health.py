@@ -22,6 +22,23 @@ from asyncso import errors, model, ports, stores
 #: A provider that fails like this is down for its store; its next answer is a recovery.
 _DOWN = (errors.ProviderUnavailableError, errors.AccessDeniedError)
 
+#: While a store's provider is down, one of its backed-off readers is let through (a probe) this
+#: often, so that when it answers again someone is asking: all readers Ready within 10 s of the
+#: recovery for an outage of up to `PROBE_STEADY` seconds.
+PROBE_INTERVAL = 4.0
+PROBE_STEADY = 120.0
+#: Past `PROBE_STEADY`, probes come every thirtieth of the time the store has been down, at most
+#: this far apart: a store whose credentials are simply refused must not cost a provider call
+#: every few seconds forever (and recovery then takes ~3% of the outage).
+PROBE_CAP = 300.0
+
+
+def probe_interval(down_for: float) -> float:
+    """Seconds between probes of a store that has been down for `down_for` seconds."""
+    if down_for < PROBE_STEADY:
+        return PROBE_INTERVAL
+    return min(PROBE_CAP, max(PROBE_INTERVAL, down_for / 30))
+
 
 class ProviderHealth:
     """Per store (`stores.StoreKey`): failing since when, last throttled when."""
@@ -29,6 +46,7 @@ class ProviderHealth:
     def __init__(self, *, on_recovered: Callable[[stores.StoreKey], None] | None = None) -> None:
         self.on_recovered = on_recovered
         self._failing: dict[stores.StoreKey, float] = {}
+        self._probed: dict[stores.StoreKey, float] = {}
         self._throttled: dict[stores.StoreKey, float] = {}
 
     def failed(self, store: stores.StoreKey, error: errors.AsyncsoError, *, now: float) -> None:
@@ -46,14 +64,23 @@ class ProviderHealth:
         """A read through `store` got an answer (a value, or "no such secret"): it is not
         throttled now, and if it was failing, its backed-off readers may try again."""
         self._throttled.pop(store, None)
+        self._probed.pop(store, None)
         if self._failing.pop(store, None) is not None and self.on_recovered is not None:
             self.on_recovered(store)
 
     def failing(self, store: stores.StoreKey) -> bool:
         return store in self._failing
 
-    def failing_stores(self) -> list[stores.StoreKey]:
-        return list(self._failing)
+    def due_probes(self, *, now: float) -> list[stores.StoreKey]:
+        """The failing stores whose next probe is due (checked every `PROBE_INTERVAL`, so half
+        of it is tolerated); each is recorded as probed now."""
+        due = []
+        for store, since in self._failing.items():
+            last = self._probed.get(store, since)
+            if now - last >= probe_interval(now - since) - PROBE_INTERVAL / 2:
+                due.append(store)
+                self._probed[store] = now
+        return due
 
     def throttled_at(self, store: stores.StoreKey) -> float | None:
         """When `store` was last throttled, unless it answered since."""
@@ -62,6 +89,7 @@ class ProviderHealth:
     def forget(self, store: stores.StoreKey) -> None:
         """The store is gone."""
         self._failing.pop(store, None)
+        self._probed.pop(store, None)
         self._throttled.pop(store, None)
 
 

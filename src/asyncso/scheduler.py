@@ -33,10 +33,9 @@ ROUTINE = 1
 #: A recovery wake-up (`Scheduler.recover`) comes after a random delay of up to this many
 #: seconds, so the readers of a store that answers again do not all call it in the same instant.
 RECOVERY_JITTER = 2.0
-#: While a store's provider is failing, one of its backed-off readers is let through this often
-#: (a probe): when the provider answers again, someone must be asking for the recovery to be
-#: noticed, however long the readers' backoffs have grown (docs/security.md: all Ready within
-#: 10 s of the provider answering again).
+#: How often the groups to probe are asked for (`probes`): one backed-off reader of each group
+#: is let through, so that a provider answering again is noticed however long the readers'
+#: backoffs have grown (which stores are due is `provider_health`'s decision).
 PROBE_INTERVAL = 4.0
 
 

@@ -275,3 +275,19 @@ async def test_a_slow_sync_without_throttling_says_nothing_early() -> None:
     assert world.ready() is None
     provider.gate.set()
     assert (await sync).ok
+
+
+def test_probes_come_every_four_seconds_then_thin_out_as_the_outage_lasts() -> None:
+    assert provider_health.probe_interval(0) == 4.0
+    assert provider_health.probe_interval(119) == 4.0
+    assert provider_health.probe_interval(600) == 20.0
+    assert provider_health.probe_interval(86_400) == provider_health.PROBE_CAP
+    health = provider_health.ProviderHealth()
+    assert health.due_probes(now=0.0) == []
+    health.failed(STORE, errors.AccessDeniedError("denied"), now=0.0)
+    due = [t for t in range(0, 121, 4) if health.due_probes(now=float(t))]
+    assert due == list(range(4, 121, 4))  # every tick of the first two minutes
+    later = [t for t in range(600, 1200, 4) if health.due_probes(now=float(t))]
+    assert 18 <= len(later) <= 25  # every 20 to 40 s between ten and twenty minutes
+    health.answered(STORE)
+    assert health.due_probes(now=2000.0) == []
