@@ -29,6 +29,7 @@ from asyncso import (
     model,
     plan,
     ports,
+    provider_health,
     providers,
     pushsecret_controller,
     reconciler,
@@ -60,7 +61,11 @@ def default_registry(
     Provider notices (e.g. batch reads denied by IAM) go to `registry.note`, which the store
     controller turns into Events on the store while it runs."""
     registry = providers.ProviderRegistry([])
-    registry.add(aws_factory.AwsProviderFactory(kube_client, config, on_note=registry.note))
+    registry.add(
+        aws_factory.AwsProviderFactory(
+            kube_client, config, on_note=registry.note, on_throttled=registry.throttled
+        )
+    )
     registry.add(fake.FakeProviderFactory())
     return registry
 
@@ -123,6 +128,10 @@ class Operator:
             kube_client=kube_client, generators=self.generators, may_write=may_write
         )
         self.generators.states = self.generator_states
+        # Recovery wake-ups and throttling, per store (docs/security.md): reads feed it through
+        # the reconciler, throttled answers inside a provider call through the registry.
+        self.health = provider_health.ProviderHealth(on_recovered=self._recovered)
+        registry.on_throttled = lambda store: self.health.throttled(store, now=time.time())
         self.reconciler = reconciler.Reconciler(
             state=self.view,
             kube_client=kube_client,
@@ -130,9 +139,14 @@ class Operator:
             config=config,
             may_write=may_write,
             generators=self.generators,
+            health=self.health,
         )
         self.scheduler = scheduler.Scheduler(
-            self._sync, is_due=self._is_due, concurrency=config.syncs_in_flight
+            self._sync,
+            is_due=self._is_due,
+            concurrency=config.syncs_in_flight,
+            probes=self._failing_readers,
+            probe_interval=provider_health.PROBE_INTERVAL,
         )
         self.stores = store_controller.StoreController(
             state=self.view,
@@ -284,6 +298,22 @@ class Operator:
             metrics.EXTERNALSECRETS_BY_STATE.labels(state=name).set(self._counts[name])
         metrics.EXTERNALSECRETS_BY_STATE.labels(state="pending").set(max(0, pending))
 
+    def _failing_readers(self) -> list[set[model.Key]]:
+        """The readers of each failing store due for a probe (one of each is let through)."""
+        groups = []
+        for store in self.health.due_probes(now=time.time()):
+            readers = self.view.readers_of_store(store)
+            if readers:
+                groups.append(readers)
+            else:
+                self.health.forget(store)  # nobody reads it any more
+        return groups
+
+    def _recovered(self, store: stores.StoreKey) -> None:
+        """A store's provider answers again: its readers backing off try again (with jitter)."""
+        for es_key in self.view.readers_of_store(store):
+            self.scheduler.recover(es_key)
+
     def _is_due(self, key: model.Key) -> tuple[bool, float | None]:
         item = self.view.externalsecrets.get(key)
         if not isinstance(item, model.ExternalSecret):
@@ -296,6 +326,7 @@ class Operator:
             target_valid=record is not None and record.valid,
             jitter=self.settings.refresh_jitter,
             rand=random.random(),
+            floor=self.settings.min_refresh_interval,
         )
 
     # --- watch handlers (sync, cheap): record in the view, then say whom to wake ---------------

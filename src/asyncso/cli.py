@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from asyncso import __version__, settings
+from asyncso import __version__, errors, settings, timing
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -106,6 +106,26 @@ def _add_run_flags(run: argparse.ArgumentParser) -> None:
         d.unsafe_allow_generic_targets,
         "write spec.target.manifest targets (v1 ConfigMap), as ESO's flag",
     )
+    run.add_argument(
+        "--min-refresh-interval",
+        type=_go_duration,
+        default=DEFAULT_MIN_REFRESH_INTERVAL,
+        metavar="DURATION",
+        help="raise any shorter refreshInterval to this Go duration; 0 disables "
+        "(default: %(default)s)",
+    )
+
+
+#: `--min-refresh-interval`'s default as users write it (`settings.Settings` holds seconds).
+DEFAULT_MIN_REFRESH_INTERVAL = "10s"
+
+
+def _go_duration(text: str) -> float:
+    """A flag value as Go's `time.ParseDuration` reads it (`10s`, `1m`, `0`), in seconds."""
+    try:
+        return timing.parse_duration(text, field="--min-refresh-interval")
+    except errors.InvalidSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -150,7 +150,7 @@ def check_store(store: model.SecretStore) -> None:
     """ESO's rule of exactly one backend first (`GetProvider`), then the unsupported fields."""
     count = len(providers(store))
     if count != 1:
-        raise errors.InvalidSpecError(MSG_ONE_PROVIDER.format(count=count))
+        raise errors.StoreConfigError(MSG_ONE_PROVIDER.format(count=count))
     check(store, STORE)
 
 

@@ -8,8 +8,10 @@ from keys and error codes only, and `redact` strips what a remote error string m
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+from collections.abc import Iterable
 
 
 class AsyncsoError(Exception):
@@ -36,6 +38,20 @@ class InvalidSpecError(PermanentError):
 class ValidationUnknownError(PermanentError):
     """A provider could not tell whether the store works (ESO's `ValidationResultUnknown`):
     the store is Ready, with reason `ValidationUnknown`."""
+
+
+class StoreConfigError(InvalidSpecError):
+    """A store, or an object it refers to (a credentials Secret, a ServiceAccount), cannot be
+    used. Invalid like a spec, but not the ExternalSecret's own spec: an ExternalSecret reading
+    through the store reports `could not get secret data from provider: ...` (ESO's
+    `msgErrorGetSecretData`), never `invalid ExternalSecret`; the store's own condition is
+    `InvalidProviderConfig`."""
+
+
+def service_account_not_found(*, field: str, namespace: str, name: str) -> StoreConfigError:
+    """A ServiceAccount a store names (IRSA) does not exist: the store's problem."""
+    where = f"{field}.name: " if field != "metadata" else ""
+    return StoreConfigError(f'{where}ServiceAccount "{namespace}/{name}" not found')
 
 
 class StoreNotFoundError(PermanentError):
@@ -168,3 +184,64 @@ def redact(message: str) -> str:
     for pattern, replacement in _REDACTIONS:
         message = pattern.sub(replacement, message)
     return message[:1024]
+
+
+# --- values a sync knows, kept out of the texts it reports -------------------------------------
+
+REDACTED = "[redacted]"
+#: Shorter values are redacted only where a message quotes them: replacing every "on" or "1"
+#: would garble field names and words, and such values are no secret worth the noise.
+MIN_BARE_REDACTION = 4
+#: The apiserver quotes the value it refuses (`metadata.labels: Invalid value: "two words": ...`);
+#: in a refused Secret write that value is ours (a label, an annotation, a key), so it never
+#: passes, whether or not we knew it.
+_QUOTED_VALUE = re.compile(r'((?:Invalid|Duplicate|Unsupported) value: )"(?:[^"\\]|\\.)*"')
+
+
+class KnownValues:
+    """Every value one sync has seen — fetched values, rendered data, labels, annotations and
+    keys — so that a text from the apiserver or a provider, or our own, can be reported
+    (condition, Event, log) with each of them replaced by `[redacted]`.
+
+    Why: a refusal quotes what it refused, and what a sync sends is made of secret values; the
+    field path and the reason stay, so the message still says what is wrong.
+    """
+
+    def __init__(self) -> None:
+        # Kept as given: the forms to look for are built only when a text is redacted, so a
+        # sync that succeeds pays nothing but a list append per value.
+        self._values: list[bytes | str] = []
+
+    def add(self, value: bytes | str) -> None:
+        if value:
+            self._values.append(value)
+
+    def add_all(self, values: Iterable[bytes | str]) -> None:
+        for value in values:
+            self.add(value)
+
+    def _forms(self) -> list[str]:
+        """Every way a text may spell a value: as is, base64, and quoted as Go's %q and
+        Python's repr quote it (escaped quotes, newlines); longest first."""
+        forms: set[str] = set()
+        for value in self._values:
+            if isinstance(value, bytes):
+                forms.add(base64.b64encode(value).decode())
+                value = value.decode("utf-8", errors="replace")
+            forms.add(value)
+            forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
+            forms.add(repr(value)[1:-1])
+        forms.discard("")
+        return sorted(forms, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        text = _QUOTED_VALUE.sub(rf'\1"{REDACTED}"', text)
+        for form in self._forms():
+            if form not in text:
+                continue
+            if len(form) >= MIN_BARE_REDACTION:
+                text = text.replace(form, REDACTED)
+            else:
+                for quote in ('"', "'"):
+                    text = text.replace(f"{quote}{form}{quote}", f"{quote}{REDACTED}{quote}")
+        return text

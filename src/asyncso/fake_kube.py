@@ -111,7 +111,7 @@ class FakeKube:
         self._enter("get_service_account", apiserver.SERVICEACCOUNTS, namespace, name, field)
         found = self.service_accounts.get((namespace, name))
         if found is None:
-            raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found")
+            raise errors.service_account_not_found(field=field, namespace=namespace, name=name)
         return dict(found)
 
     async def create_token(
@@ -125,7 +125,7 @@ class FakeKube:
     ) -> str:
         self._enter("create_token", apiserver.SERVICEACCOUNTS, namespace, name, field)
         if (namespace, name) not in self.service_accounts:
-            raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found")
+            raise errors.service_account_not_found(field=field, namespace=namespace, name=name)
         self.tokens.append((namespace, name))
         return f"token-for-{namespace}-{name}"
 

@@ -108,6 +108,15 @@ def convert_keys(data: Mapping[str, bytes], strategy: model.ConversionStrategy) 
 # --- validation --------------------------------------------------------------------------------
 
 
+def is_secret_key(key: str) -> bool:
+    """Kubernetes' rule for Secret (and ConfigMap) data keys, as a yes or no."""
+    return (
+        0 < len(key) <= MAX_KEY_LENGTH
+        and key not in (".", "..")
+        and bool(_VALID_KEY.fullmatch(key))
+    )
+
+
 def validate_secret_key(key: str) -> None:
     """Kubernetes' rule for Secret (and ConfigMap) data keys."""
     if not key:

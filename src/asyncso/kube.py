@@ -19,7 +19,7 @@ from typing import Any
 import kr8s.asyncio
 import msgspec
 
-from asyncso import apiserver, errors, model, selectors, timing
+from asyncso import apiserver, errors, events, model, selectors, timing
 
 log = logging.getLogger("asyncso.kube")
 
@@ -83,6 +83,7 @@ class Kube:
     def __init__(self, api: kr8s.asyncio.Api, *, max_in_flight: int = 16) -> None:
         self.api = api
         self._gate = asyncio.Semaphore(max(1, max_in_flight))
+        self._events = events.Correlator()
 
     @classmethod
     async def connect(cls, kubeconfig: str | None = None, *, max_in_flight: int = 16) -> Kube:
@@ -268,36 +269,69 @@ class Kube:
     async def emit_event(
         self, involved: model.ObjectMeta, *, kind: str, type_: str, reason: str, message: str
     ) -> None:
-        """Record a core/v1 Event. Best effort: an event failure never fails a sync."""
-        now = timing.format_time(time.time())
+        """Record a core/v1 Event, or count a repeat of one (`events.Correlator`: the same
+        object, type, reason and message again PATCHes `count` and `lastTimestamp`, as
+        client-go's recorder does). Best effort: an event failure never fails a sync."""
+        now = time.time()
+        stamp = timing.format_time(now)
         namespace = involved.namespace or "default"
+        message = message[:1024]
+        key = events.EventKey(
+            namespace=namespace,
+            kind=kind,
+            name=involved.name,
+            uid=involved.uid,
+            type=type_,
+            reason=reason,
+            message=message,
+            component=EVENT_COMPONENT,
+        )
         # An Event name is a subdomain too: leave room for the suffix on a long object name.
-        name = f"{involved.name[:_EVENT_PREFIX].rstrip('.-')}.{uuid.uuid4().hex[:16]}"
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": name, "namespace": namespace},
-            "involvedObject": {
-                "apiVersion": _api_version(kind),
-                "kind": kind,
-                "name": involved.name,
-                "namespace": involved.namespace,
-                "uid": involved.uid,
-                "resourceVersion": involved.resource_version,
-            },
-            "reason": reason,
-            "message": message[:1024],
-            "type": type_,
-            "source": {"component": EVENT_COMPONENT},
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-        }
+        fresh = f"{involved.name[:_EVENT_PREFIX].rstrip('.-')}.{uuid.uuid4().hex[:16]}"
+        seen = self._events.observe(key, now=now, timestamp=stamp, new_name=fresh)
         try:
+            if seen.count > 1:
+                try:
+                    await self._count_event(namespace, seen.name, count=seen.count, stamp=stamp)
+                    return
+                except errors.ApiNotFoundError:  # expired (the apiserver's --event-ttl)
+                    self._events.forget(key)
+                    seen = self._events.observe(key, now=now, timestamp=stamp, new_name=fresh)
+            event = {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": seen.name, "namespace": namespace},
+                "involvedObject": {
+                    "apiVersion": _api_version(kind),
+                    "kind": kind,
+                    "name": involved.name,
+                    "namespace": involved.namespace,
+                    "uid": involved.uid,
+                    "resourceVersion": involved.resource_version,
+                },
+                "reason": reason,
+                "message": message,
+                "type": type_,
+                "source": {"component": EVENT_COMPONENT},
+                "firstTimestamp": stamp,
+                "lastTimestamp": stamp,
+                "count": 1,
+            }
             url = apiserver.path(apiserver.EVENTS, namespace=namespace)
             await self._call("POST", url, body=_encoder.encode(event), what="create Event")
         except errors.AsyncsoError as exc:
+            self._events.forget(key)
             log.warning("could not record event", extra={"reason": reason, "error": str(exc)})
+
+    async def _count_event(self, namespace: str, name: str, *, count: int, stamp: str) -> None:
+        url = apiserver.path(apiserver.EVENTS, namespace=namespace, name=name)
+        await self._call(
+            "PATCH",
+            url,
+            body=_encoder.encode({"count": count, "lastTimestamp": stamp}),
+            content_type=apiserver.MERGE_PATCH,
+            what="count a repeated Event",
+        )
 
     # --- reads for templates and providers (ports.KubeReader) ----------------------------------
 
@@ -312,7 +346,7 @@ class Kube:
     ) -> dict[str, str]:
         found = await self._get(apiserver.SERVICEACCOUNTS, namespace, name, field=field)
         if found is None:
-            raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found")
+            raise errors.service_account_not_found(field=field, namespace=namespace, name=name)
         return msgspec.json.decode(found, type=_Named).metadata.annotations
 
     async def create_token(
@@ -340,7 +374,9 @@ class Kube:
         try:
             content = await self._call("POST", url, body=_encoder.encode(body), what=what)
         except errors.ApiNotFoundError:
-            raise errors.InvalidSpecError(f"ServiceAccount {namespace}/{name} not found") from None
+            raise errors.service_account_not_found(
+                field=field, namespace=namespace, name=name
+            ) from None
         return msgspec.json.decode(content, type=_TokenRequest).status.token
 
     # --- generators (ports.GeneratorReader, ports.GeneratorStateWriter) ------------------------

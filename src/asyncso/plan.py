@@ -30,6 +30,14 @@ MSG_UPDATE = "could not update secret"
 MSG_DELETE = "could not delete secret"
 MSG_IS_OWNED = "target is owned by another ExternalSecret"
 MSG_IMMUTABLE = "could not update secret, target is immutable"
+MSG_BECOME_OWNER = "failed to take ownership of target secret"
+#: Adopting a Secret nobody managed is never silent (docs/security.md): a Warning Event with
+#: this reason, and the condition says it; key names only, never values.
+EVENT_ADOPTED = "Adopted"
+MSG_ADOPTED = 'adopted existing Secret "{name}"'
+MSG_DROPPED_KEYS = "dropped keys: {keys}"
+MSG_NO_KEYS_DROPPED = "no keys dropped"
+_DROPPED_SHOWN = 20
 
 Action = Literal["none", "create", "update", "delete"]
 
@@ -41,8 +49,10 @@ class Report:
     ready: bool
     reason: str
     message: str
-    event_reason: str = ""  # "", Created, Updated, Deleted, UpdateFailed
+    event_reason: str = ""  # "", Created, Updated, Deleted, UpdateFailed, Adopted
     event_message: str = ""
+    #: "" follows `ready` (Normal / Warning); `Adopted` is a Warning on a successful sync.
+    event_type: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +131,49 @@ def plan_sync(
     if target.creation_policy == "CreateOrMerge" and observed is not None:
         # ESO: created like Orphan when missing; merged into like Merge when present.
         return _write(es, observed, _merged(es, desired, observed))
-    return _write(es, observed, _owned(es, desired, observed))
+    if target.creation_policy == "Owner" and observed is not None:
+        other = _other_controller(observed)
+        if other is not None:
+            detail = f"Secret {name!r} is already controlled by {other.kind} {other.name!r}"
+            return Plan("none", None, failure(MSG_BECOME_OWNER, detail))
+    return _adopting(observed, _write(es, observed, _owned(es, desired, observed)))
+
+
+def _other_controller(observed: model.Secret) -> model.OwnerReference | None:
+    """The controller of a Secret when it is not an ExternalSecret (ESO's
+    `SetControllerReference` refuses to take such a Secret over)."""
+    for ref in observed.metadata.owner_references:
+        if ref.controller and ref.kind != "ExternalSecret":
+            return ref
+    return None
+
+
+def _adopting(observed: model.Secret | None, the_plan: Plan) -> Plan:
+    """Owner/Orphan writing over an existing Secret that was not managed: ESO adopts it (its
+    data becomes ours, other keys go); we do too, and say so in a Warning Event and the
+    condition, naming the keys dropped."""
+    if (
+        observed is None
+        or the_plan.action != "update"
+        or the_plan.secret is None
+        or observed.metadata.labels.get(model.LABEL_MANAGED) == "true"
+    ):
+        return the_plan
+    name = observed.metadata.name
+    dropped = sorted(set(observed.data) - set(the_plan.secret.data))
+    shown = ", ".join(dropped[:_DROPPED_SHOWN])
+    if len(dropped) > _DROPPED_SHOWN:
+        shown += f" and {len(dropped) - _DROPPED_SHOWN} more"
+    keys = MSG_DROPPED_KEYS.format(keys=shown) if dropped else MSG_NO_KEYS_DROPPED
+    adopted = MSG_ADOPTED.format(name=name)
+    report = dataclasses.replace(
+        the_plan.report,
+        message=f"{MSG_SYNCED}; {adopted}, {keys}",
+        event_reason=EVENT_ADOPTED,
+        event_message=f"{adopted}; {keys}",
+        event_type="Warning",
+    )
+    return dataclasses.replace(the_plan, report=report)
 
 
 def _plan_remote_gone(es: model.ExternalSecret, observed: model.Secret | None) -> Plan:

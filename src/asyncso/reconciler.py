@@ -9,11 +9,13 @@ target Secret untouched, and only `plan` decides a delete or a shrink.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import functools
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -28,6 +30,7 @@ from asyncso import (
     plan,
     ports,
     property_path,
+    provider_health,
     providers,
     scheduler,
     secret_data,
@@ -47,6 +50,17 @@ log = logging.getLogger("asyncso.reconciler")
 MSG_STORE = "could not get store"
 MSG_TEMPLATE = "could not apply template"
 MSG_NO_GENERATORS = "generators are not available here"
+#: A sync waiting on a throttled provider for longer than its refresh interval says so (and
+#: the Event leaves the seconds out, so that repeats aggregate into one Event).
+MSG_THROTTLED = (
+    "waiting on provider throttling for {seconds}s (refreshInterval {interval}); "
+    "the Secret keeps its last synced values"
+)
+MSG_THROTTLED_EVENT = (
+    "waiting on provider throttling (refreshInterval {interval}); "
+    "the Secret keeps its last synced values"
+)
+MSG_FLOORED = "refreshInterval raised to --min-refresh-interval"
 DONE = scheduler.SyncResult(ok=True, next_at=None)
 RETRY = scheduler.SyncResult(ok=False, next_at=None, retry=True)
 
@@ -72,6 +86,7 @@ class Reconciler:
         rand: Callable[[], float] = random.random,
         may_write: Callable[[], bool] | None = None,
         generators: ports.GeneratorSource | None = None,
+        health: provider_health.ProviderHealth | None = None,
     ) -> None:
         self.may_write = may_write
         self.generators = generators
@@ -83,6 +98,11 @@ class Reconciler:
         self.settings = config
         self.clock = clock
         self.rand = rand
+        self.health = health or provider_health.ProviderHealth()
+        #: Since when each ExternalSecret's syncs have been failing on throttling.
+        self._throttled_since: dict[model.Key, float] = {}
+        #: (ExternalSecret, refreshInterval) whose raise to the floor was logged.
+        self._floored: set[tuple[model.Key, str]] = set()
 
     # --- entry point ---------------------------------------------------------------------------
 
@@ -114,15 +134,18 @@ class Reconciler:
         started = self.clock()
         labels = {"name": es.metadata.name, "namespace": es.metadata.namespace}
         metrics.SYNC_CALLS_TOTAL.labels(**labels).inc()
+        seen = errors.KnownValues()
         try:
-            the_plan = await self._reconcile(es)
+            async with self._watching_throttling(es, key, started=started):
+                the_plan = await self._reconcile(es, seen=seen)
         except errors.AsyncsoError as exc:
             report, binding, transient = (
-                plan.failure(_message_for(exc), _detail(exc)),
+                self._failure(es, key, exc, seen=seen, started=started),
                 "",
                 exc.transient,
             )
         else:
+            self._throttled_since.pop(key, None)
             report, binding, transient = the_plan.report, the_plan.binding, False
         if not report.ready:
             metrics.SYNC_CALLS_ERROR.labels(**labels).inc()
@@ -157,31 +180,39 @@ class Reconciler:
             )
             return RETRY
         synced = _with_refresh(es, started, self._synced_version(es))
+        floor = self.settings.min_refresh_interval
+        self._say_floored(es, key, floor=floor)
         next_at = timing.next_refresh(
-            synced, now=self.clock(), jitter=self.settings.refresh_jitter, rand=self.rand()
+            synced,
+            now=self.clock(),
+            jitter=self.settings.refresh_jitter,
+            rand=self.rand(),
+            floor=floor,
         )
         regenerate_at = self._regenerate_at.pop(key, None)
         if timing.effective_policy(es) == "Periodic":
             next_at = expiry.sooner(next_at, regenerate_at)
         return scheduler.SyncResult(ok=True, next_at=next_at)
 
-    async def _reconcile(self, es: model.ExternalSecret) -> plan.Plan | manifest.ConfigMapPlan:
+    async def _reconcile(
+        self, es: model.ExternalSecret, *, seen: errors.KnownValues
+    ) -> plan.Plan | manifest.ConfigMapPlan:
         """Validate, keep the finalizer right, plan from the view, write; re-plan from a fresh
         read when a create finds the Secret exists after all (the view lags, or it is not ours)."""
         validation.validate(es)
         if es.spec.target.manifest is not None:
             manifest.check(es, allowed=self.settings.unsafe_allow_generic_targets)
             await self._ensure_finalizer(es)
-            return await self._reconcile_config_map(es)
+            return await self._reconcile_config_map(es, seen=seen)
         await self._ensure_finalizer(es)
-        the_plan = await self._plan(es, trust_view=True)
+        the_plan = await self._plan(es, trust_view=True, seen=seen)
         manager = plan.field_manager(es)
         try:
             await self._execute(the_plan, manager=manager)
         except errors.ConflictError:
             if the_plan.action != "create":
                 raise
-            the_plan = await self._plan(es, trust_view=False)
+            the_plan = await self._plan(es, trust_view=False, seen=seen)
             await self._execute(the_plan, manager=manager)
         return the_plan
 
@@ -209,11 +240,13 @@ class Reconciler:
         except errors.InvalidSpecError:
             return None  # the sync reports it
 
-    async def _reconcile_config_map(self, es: model.ExternalSecret) -> manifest.ConfigMapPlan:
+    async def _reconcile_config_map(
+        self, es: model.ExternalSecret, *, seen: errors.KnownValues
+    ) -> manifest.ConfigMapPlan:
         """`target.manifest` (a ConfigMap): fetch, render as ESO's generic path, plan, write;
         a create that meets an existing ConfigMap re-plans from a fresh read."""
         namespace, name = es.metadata.namespace, model.target_name(es)
-        desired = await self.desired(manifest.template_for(es))
+        desired = await self.desired(manifest.template_for(es), seen=seen)
         if desired is not None:
             desired = manifest.rendered_data(es, desired)
         manager = plan.field_manager(es)
@@ -262,20 +295,30 @@ class Reconciler:
 
     # --- the steps -----------------------------------------------------------------------------
 
-    async def desired(self, es: model.ExternalSecret) -> model.SecretContent | None:
+    async def desired(
+        self, es: model.ExternalSecret, *, seen: errors.KnownValues | None = None
+    ) -> model.SecretContent | None:
         """What the target Secret should hold, from the providers and the template; None when
         every remote secret is gone and `deletionPolicy` (Delete/Merge) says to act on it.
-        Also used by `asyncso render`."""
+        Every value met on the way is added to `seen` (for redaction). Also used by
+        `asyncso render`."""
         validation.validate(es)
         spec = es.spec
+        seen = seen if seen is not None else errors.KnownValues()
         fetched = await self._fetch(es)
+        _remember_fetched(seen, fetched)
         values = secret_data.merge(spec, fetched)
+        seen.add_all(values.values())
         if not values and spec.target.deletion_policy in ("Delete", "Merge"):
             return None
-        return await self._template(es, values)
+        content = await self._template(es, values)
+        _remember_content(seen, content, written=_keys_in_spec(es))
+        return content
 
-    async def _plan(self, es: model.ExternalSecret, *, trust_view: bool) -> plan.Plan:
-        desired = await self.desired(es)
+    async def _plan(
+        self, es: model.ExternalSecret, *, trust_view: bool, seen: errors.KnownValues
+    ) -> plan.Plan:
+        desired = await self.desired(es, seen=seen)
         target = (es.metadata.namespace, model.target_name(es))
         observed: model.Secret | None = None
         # A managed Secret absent from the watched view is very likely absent: skip the GET and
@@ -311,7 +354,12 @@ class Reconciler:
         provider = cache.get(cache_key)
         if provider is None:
             factory = self.registry.factory_for(store)
-            provider = await factory.provider_for(store, namespace=namespace)
+            provider = provider_health.Observed(
+                await factory.provider_for(store, namespace=namespace),
+                store=stores.store_key(*cache_key),
+                health=self.health,
+                clock=self.clock,
+            )
             cache[cache_key] = provider
         return provider
 
@@ -436,6 +484,106 @@ class Reconciler:
                 resource_version=secret.metadata.resource_version,
                 field=TARGET,
             )
+
+    # --- the error and report path --------------------------------------------------------
+
+    def _failure(
+        self,
+        es: model.ExternalSecret,
+        key: model.Key,
+        exc: errors.AsyncsoError,
+        *,
+        seen: errors.KnownValues,
+        started: float,
+    ) -> plan.Report:
+        """The report of a failed sync: every value the sync knew redacted from the text; a
+        sync that has been failing on throttling for longer than its interval says so."""
+        # Values first, then the provider patterns and the length cap (a cap first could cut a
+        # value in two and leave its head unrecognised).
+        report = plan.failure(_message_for(exc), errors.redact(seen.redact(str(exc))))
+        if not isinstance(exc, errors.ThrottledError):
+            self._throttled_since.pop(key, None)
+            return report
+        since = self._throttled_since.setdefault(key, started)
+        return self._throttled_report(es, waited=self.clock() - since) or report
+
+    def _throttled_report(self, es: model.ExternalSecret, *, waited: float) -> plan.Report | None:
+        interval = self._interval(es)
+        if interval <= 0 or waited <= interval:
+            return None
+        shown = timing.format_duration(interval)
+        report = plan.failure(
+            plan.MSG_GET_DATA, MSG_THROTTLED.format(seconds=int(waited), interval=shown)
+        )
+        event = f"{plan.MSG_GET_DATA}: {MSG_THROTTLED_EVENT.format(interval=shown)}"
+        return dataclasses.replace(report, event_message=event)
+
+    def _interval(self, es: model.ExternalSecret) -> float:
+        """The refresh interval in force (floored), 0 when there is none or it is invalid."""
+        try:
+            return timing.refresh_interval(es, floor=self.settings.min_refresh_interval)
+        except errors.InvalidSpecError:
+            return 0.0
+
+    @contextlib.asynccontextmanager
+    async def _watching_throttling(
+        self, es: model.ExternalSecret, key: model.Key, *, started: float
+    ) -> AsyncIterator[None]:
+        """While the sync runs: once it has waited longer than its refresh interval and a store
+        it reads from has been throttled meanwhile, say so in its condition at once (botocore's
+        retries and rate limiter can hold one call for a long time; a stale Ready=True must not
+        stand meanwhile). The Secret is not touched."""
+        interval = self._interval(es)
+        if interval <= 0 or es.spec.refresh_policy in ("OnChange", "CreatedOnce"):
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        said: list[asyncio.Task[None]] = []
+        handle: asyncio.TimerHandle | None = None
+
+        def check() -> None:
+            nonlocal handle
+            throttled = [self.health.throttled_at(s) for s in _store_keys(es)]
+            if any(t is not None and t >= started for t in throttled):
+                since = min(self._throttled_since.get(key, started), started)
+                said.append(loop.create_task(self._say_throttled(es, waited=self.clock() - since)))
+            else:
+                handle = loop.call_later(interval, check)
+
+        handle = loop.call_later(interval, check)
+        try:
+            yield
+        finally:
+            handle.cancel()
+            for task in said:  # before the sync's own status write, never after it
+                await task
+
+    async def _say_throttled(self, es: model.ExternalSecret, *, waited: float) -> None:
+        report = self._throttled_report(es, waited=waited)
+        if report is None:
+            return
+        try:
+            await self._write_status(es, report, started=self.clock(), binding="")
+        except errors.AsyncsoError as exc:
+            fields = observability.log_fields(
+                namespace=es.metadata.namespace, name=es.metadata.name
+            )
+            log.warning("status write failed", extra={**fields, "error": _detail(exc)})
+
+    def _say_floored(self, es: model.ExternalSecret, key: model.Key, *, floor: float) -> None:
+        """Log once per ExternalSecret (and interval) that the floor raised its interval."""
+        mark = (key, es.spec.refresh_interval)
+        if mark in self._floored or not timing.floored(es, floor=floor):
+            return
+        self._floored.add(mark)
+        log.info(
+            MSG_FLOORED,
+            extra={
+                **observability.log_fields(namespace=key[0], name=key[1]),
+                "refreshInterval": es.spec.refresh_interval,
+                "minRefreshInterval": timing.format_duration(floor),
+            },
+        )
 
     # --- status, finalizer ---------------------------------------------------------------------
 
@@ -562,9 +710,49 @@ def _with_refresh(es: model.ExternalSecret, started: float, version: str) -> mod
     return msgspec.structs.replace(es, status=refreshed)
 
 
+def _remember_fetched(seen: errors.KnownValues, fetched: secret_data.Fetched) -> None:
+    for value in fetched.data:
+        if value is not None:
+            seen.add(value)
+    for found in fetched.data_from:
+        if found is not None:
+            seen.add_all(found.values())
+
+
+def _remember_content(
+    seen: errors.KnownValues, content: model.SecretContent, *, written: set[str]
+) -> None:
+    """Rendered data, labels and annotations, and their keys but those `written` in the spec
+    (a key the manifest names is no secret, and messages that name it stay readable)."""
+    for mapping in (content.data, content.labels, content.annotations):
+        seen.add_all(key for key in mapping if key not in written)
+        seen.add_all(mapping.values())
+
+
+def _keys_in_spec(es: model.ExternalSecret) -> set[str]:
+    """Target keys the ExternalSecret names literally: `data[].secretKey`, the template's
+    `data` keys, and its own labels and annotations (copied when there is no template)."""
+    keys = {item.secret_key for item in es.spec.data}
+    keys |= set(es.metadata.labels) | set(es.metadata.annotations)
+    template = es.spec.target.template
+    if template is not None:
+        keys |= set(template.data)
+    return keys
+
+
+def _store_keys(es: model.ExternalSecret) -> set[stores.StoreKey]:
+    """The stores an ExternalSecret reads from (its own, and its entries')."""
+    refs = [es.spec.secret_store_ref]
+    refs += [d.source_ref.store_ref for d in es.spec.data if d.source_ref is not None]
+    refs += [d.source_ref.store_ref for d in es.spec.data_from if d.source_ref is not None]
+    return {stores.ref_key(es.metadata.namespace, r) for r in refs if r is not None and r.name}
+
+
 def _message_for(exc: errors.AsyncsoError) -> str:
     if isinstance(exc, errors.StoreNotFoundError | errors.StoreNotReadyError):
         return MSG_STORE
+    if isinstance(exc, errors.StoreConfigError):
+        return plan.MSG_GET_DATA
     if isinstance(exc, errors.InvalidSpecError):
         return status.MSG_INVALID_EXTERNALSECRET
     if isinstance(exc, errors.TemplateError):

@@ -18,7 +18,7 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from typing import Protocol
 
 import anyio
@@ -30,6 +30,13 @@ log = logging.getLogger("asyncso.scheduler")
 
 URGENT = 0
 ROUTINE = 1
+#: A recovery wake-up (`Scheduler.recover`) comes after a random delay of up to this many
+#: seconds, so the readers of a store that answers again do not all call it in the same instant.
+RECOVERY_JITTER = 2.0
+#: How often the groups to probe are asked for (`probes`): one backed-off reader of each group
+#: is let through, so that a provider answering again is noticed however long the readers'
+#: backoffs have grown (which stores are due is `provider_health`'s decision).
+PROBE_INTERVAL = 4.0
 
 
 class PrioritySlots:
@@ -82,6 +89,10 @@ class _Worker:
     #: The shield around a sync in flight (None between syncs): shutdown gives it a deadline.
     in_flight: anyio.CancelScope | None = None
     attempt: int = 0
+    #: True only while the worker sleeps until its next sync (a timer or a wake).
+    sleeping: bool = False
+    #: A recovery wake-up is pending (at most one at a time).
+    recovering: bool = False
 
 
 class Clock(Protocol):
@@ -127,6 +138,8 @@ class Scheduler:
         clock: Clock | None = None,
         rand: Callable[[], float] = random.random,
         grace: float = 10.0,
+        probes: Callable[[], Iterable[Collection[model.Key]]] | None = None,
+        probe_interval: float = PROBE_INTERVAL,
     ) -> None:
         self._sync = sync
         self._is_due = is_due
@@ -134,6 +147,10 @@ class Scheduler:
         self._clock = clock or SystemClock()
         self._rand = rand
         self.grace = grace
+        #: Groups of ExternalSecrets (the readers of each failing store): one is probed each
+        #: `probe_interval`.
+        self._probes = probes
+        self.probe_interval = probe_interval
         self._workers: dict[model.Key, _Worker] = {}
         self._tasks: anyio.abc.TaskGroup | None = None
 
@@ -147,6 +164,8 @@ class Scheduler:
         On cancellation, syncs in flight get `grace` seconds to finish their writes."""
         async with anyio.create_task_group() as tasks:
             self._tasks = tasks
+            if self._probes is not None:
+                tasks.start_soon(self._probing, name="probes")
             task_status.started()
             try:
                 await anyio.sleep_forever()
@@ -178,6 +197,45 @@ class Scheduler:
                 return
         worker.urgent = worker.urgent or urgent
         worker.wake.set()
+
+    def recover(self, key: model.Key) -> None:
+        """The provider of `key`'s store answers again: if `key` is backing off after failed
+        syncs, sync it after a random delay of up to `RECOVERY_JITTER` seconds instead of at the
+        end of its backoff. A worker that is syncing, or whose last sync worked, is left alone,
+        so a recovery never causes a second sync."""
+        worker = self._workers.get(key)
+        if self._tasks is None or worker is None or worker.recovering:
+            return
+        if worker.attempt == 0 or not worker.sleeping:
+            return
+        worker.recovering = True
+        delay = RECOVERY_JITTER * self._rand()
+        self._tasks.start_soon(self._recover_later, key, worker, delay, name=f"recover:{key}")
+
+    def probe(self, group: Collection[model.Key]) -> bool:
+        """Sync now one ExternalSecret of `group` that is sleeping out a backoff (the readers of
+        a store whose provider is failing); False when none is."""
+        for key in sorted(group):
+            worker = self._workers.get(key)
+            if worker is not None and worker.attempt > 0 and worker.sleeping:
+                worker.wake.set()
+                return True
+        return False
+
+    async def _probing(self) -> None:
+        assert self._probes is not None
+        while True:
+            await self._clock.wait(asyncio.Event(), self._clock.now() + self.probe_interval)
+            for group in self._probes():
+                self.probe(group)
+
+    async def _recover_later(self, key: model.Key, worker: _Worker, delay: float) -> None:
+        try:
+            await self._clock.wait(asyncio.Event(), self._clock.now() + delay)
+        finally:
+            worker.recovering = False
+        if self._workers.get(key) is worker and worker.attempt > 0 and worker.sleeping:
+            worker.wake.set()
 
     def remove(self, key: model.Key) -> None:
         """Stop `key`'s worker; a sync in flight finishes first (its write is not cut)."""
@@ -224,7 +282,11 @@ class Scheduler:
         return CRASHED  # the grace period ran out
 
     async def _sleep_until(self, worker: _Worker, when: float | None) -> None:
-        if when is None:
-            await worker.wake.wait()
-        elif when > self._clock.now():
-            await self._clock.wait(worker.wake, when)
+        worker.sleeping = True
+        try:
+            if when is None:
+                await worker.wake.wait()
+            elif when > self._clock.now():
+                await self._clock.wait(worker.wake, when)
+        finally:
+            worker.sleeping = False

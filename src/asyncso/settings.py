@@ -55,3 +55,6 @@ class Settings:
     #: Seconds to connect/read per provider call, with a single attempt (0: the clients'
     #: defaults with retries). `asyncso render` uses a short one so a bad endpoint fails fast.
     provider_timeout: float = 0.0
+    #: A `refreshInterval` below this (seconds) is raised to it (`--min-refresh-interval`,
+    #: default 10s; 0 disables): `1ns` must not be a hot loop of provider calls.
+    min_refresh_interval: float = 10.0

@@ -136,4 +136,5 @@ def event_for(report: plan.Report) -> Event | None:
     """The Event a sync's report asks for (never with values), if any."""
     if not report.event_reason:
         return None
-    return Event("Normal" if report.ready else "Warning", report.event_reason, report.event_message)
+    type_ = report.event_type or ("Normal" if report.ready else "Warning")
+    return Event(type_, report.event_reason, report.event_message)

@@ -35,6 +35,8 @@ async def operator(bench: devbench.BenchInfo, crds: None) -> AsyncIterator[app.O
         concurrent=8,
         refresh_jitter=0.05,
         store_requeue_interval=30,
+        # Tests use refresh intervals of a few seconds (the default floor is 10s).
+        min_refresh_interval=1.0,
     )
     client = await kube.Kube.connect(config.kubeconfig, max_in_flight=config.concurrent)
     registry = app.default_registry(client, config)

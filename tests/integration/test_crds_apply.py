@@ -107,6 +107,8 @@ SPECS: dict[str, tuple[str, Manifest]] = {
             }
         },
     ),
+    # A provider we do not serve is kept as written (one provider per store, as ESO's schema).
+    "unknown-provider-store": ("SecretStore", {"provider": {"gcpsm": {"projectID": "p"}}}),
     "cluster-store": (
         "ClusterSecretStore",
         {

@@ -439,7 +439,6 @@ def test_no_victim_value_reaches_the_tenant(corpus_run: CorpusRun) -> None:
     check(not hits, str(hits))
 
 
-@defect("issue 10: hostile store references log a traceback on every retry")
 def test_hostile_input_logs_no_traceback(corpus_run: CorpusRun) -> None:
     """A tenant's bad input is a condition, said once per change; a traceback in the log is
     for bugs, and hostile specs must not be able to produce them (or flood the log)."""

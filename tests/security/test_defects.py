@@ -17,7 +17,7 @@ import kr8s.asyncio
 import pytest
 import run_artifacts
 import tenant_objects as objs
-from defects import check, defect
+from defects import check
 from operator_process import OperatorIdentity, OperatorProcess, run_help
 
 from devenv import bench as devbench
@@ -139,7 +139,6 @@ def test_owner_adopts_an_unmanaged_secret_as_eso_does(defect_run: DefectRun) -> 
     assert labels.get("reconcile.external-secrets.io/managed") == "true"
 
 
-@defect("issue 10: adopting a foreign Secret and dropping its keys is silent")
 def test_adoption_is_said_in_a_warning_event_and_the_condition(defect_run: DefectRun) -> None:
     events = run_artifacts.events_of(defect_run.events, kind="ExternalSecret", name="adopter")
     assert events, "the adopting ExternalSecret has no Event at all"
@@ -159,7 +158,6 @@ def test_adoption_is_said_in_a_warning_event_and_the_condition(defect_run: Defec
 # --- refreshInterval: 1ns ------------------------------------------------------------------------
 
 
-@defect("issue 10: refreshInterval 1ns is a hot loop (no refresh floor)")
 def test_one_nanosecond_is_floored(defect_run: DefectRun) -> None:
     syncs = defect_run.syncs
     check(
@@ -175,7 +173,6 @@ def test_failing_syncs_back_off_even_at_one_nanosecond(defect_run: DefectRun) ->
     assert defect_run.syncs["hot-failing"] <= 3, defect_run.syncs
 
 
-@defect("issue 10: no --min-refresh-interval flag")
 def test_refresh_floor_flag_has_a_documented_default() -> None:
     docs = (ROOT / "docs" / "security.md").read_text()
     assert "--min-refresh-interval" in docs and "10s" in docs

@@ -19,7 +19,7 @@ import kr8s.asyncio
 import pytest
 import run_artifacts
 import tenant_objects as objs
-from defects import check, defect
+from defects import check
 from operator_process import OperatorIdentity, OperatorProcess
 
 from devenv import bench as devbench
@@ -198,14 +198,12 @@ def test_no_value_leaks_from_syncs_updates_and_failures(leak_run: LeakRun) -> No
     assert not hits, hits
 
 
-@defect("issue 10: the apiserver's refusal of a templated label quotes the value")
 def test_a_refused_templated_label_never_reports_its_value(leak_run: LeakRun) -> None:
     assert leak_run.ready["label"] is not None and leak_run.ready["label"][0] == "False"
     hits = _hits(leak_run, "label")
     check(not hits, str(hits))
 
 
-@defect("issue 10: an invalid templated Secret key is quoted in the condition, Event and log")
 def test_an_invalid_templated_key_never_reports_its_value(leak_run: LeakRun) -> None:
     assert leak_run.ready["key"] is not None and leak_run.ready["key"][0] == "False"
     hits = _hits(leak_run, "key")

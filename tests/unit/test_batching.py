@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Mapping
 
 import pytest
@@ -57,3 +58,47 @@ async def test_a_failed_call_fails_every_caller_of_the_batch() -> None:
     assert all(isinstance(r, RuntimeError) for r in results)
     with pytest.raises(RuntimeError):
         await batcher.get("a")  # not cached: a new call
+
+
+async def test_a_caller_gone_before_the_call_fails_leaves_no_unretrieved_error() -> None:
+    """Shutdown: the sync waiting on a batch is cancelled (its grace ran out), the call in
+    flight then fails (throttled, or its client closed). Nobody is owed that error, and asyncio
+    must not log "Future exception was never retrieved" for it."""
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    loop.set_exception_handler(lambda _loop, context: reported.append(context["message"]))
+    release = asyncio.Event()
+
+    async def throttled(ids: list[str]) -> Mapping[str, str | BaseException]:
+        await release.wait()
+        raise RuntimeError("throttled")
+
+    batcher: batching.Batcher[str] = batching.Batcher(throttled, window=0.0, max_batch=5)
+    caller = asyncio.create_task(batcher.get("a"))
+    await asyncio.sleep(0.01)  # the call is in flight
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    release.set()
+    await asyncio.sleep(0.01)
+    del caller, batcher
+    gc.collect()
+    await asyncio.sleep(0)
+    assert reported == []
+
+
+async def test_a_batch_cancelled_at_shutdown_cancels_its_callers() -> None:
+    started = asyncio.Event()
+
+    async def slow(ids: list[str]) -> Mapping[str, str | BaseException]:
+        started.set()
+        await asyncio.sleep(3600)
+        return {}
+
+    batcher: batching.Batcher[str] = batching.Batcher(slow, window=0.0, max_batch=5)
+    caller = asyncio.create_task(batcher.get("a"))
+    await started.wait()
+    for task in list(batcher._tasks):  # what asyncio.run does to tasks left at the end
+        task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller

@@ -20,6 +20,8 @@ class ProviderRegistry:
         self._factories = list(factories)
         #: Where provider notices go (the store controller sets it while it runs).
         self.on_note: Callable[[tuple[str, str, str], str], None] | None = None
+        #: Who hears that a store's provider was throttled (the operator's provider health).
+        self.on_throttled: Callable[[tuple[str, str, str]], None] | None = None
 
     def add(self, factory: ports.ProviderFactory) -> None:
         self._factories.append(factory)
@@ -36,6 +38,12 @@ class ProviderRegistry:
         """A provider fact worth saying once on the store (kind, namespace, name)."""
         if self.on_note is not None:
             self.on_note(store, message)
+
+    def throttled(self, store: tuple[str, str, str]) -> None:
+        """The provider of a store (kind, namespace, name) was told to slow down, perhaps
+        inside a call it retries: a sync waiting on it may have to say so."""
+        if self.on_throttled is not None:
+            self.on_throttled(store)
 
     def factory_for(self, store: model.SecretStore) -> ports.ProviderFactory:
         for factory in self._factories:

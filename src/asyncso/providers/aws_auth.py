@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 import os
 import uuid
 from typing import Any
@@ -116,7 +117,7 @@ def _ref_namespace(
             return names.check_namespace(namespace, field=f"{field}.namespace")
         return es_namespace
     if namespace and namespace != store.metadata.namespace:
-        raise errors.InvalidSpecError(
+        raise errors.StoreConfigError(
             f"{field}.namespace: a {store.kind} may only use {what} in its own namespace "
             f"({store.metadata.namespace!r}), not {namespace!r}"
         )
@@ -132,10 +133,10 @@ def _key_refs(
         field = f"{at}.auth.secretRef.{_camel(credential)}SecretRef"
         if ref is None:
             if credential != "session_token":
-                raise errors.InvalidSpecError(f"{field}: required")
+                raise errors.StoreConfigError(f"{field}: required")
             continue
         if not ref.name or not ref.key:
-            raise errors.InvalidSpecError(f"{field}: name and key are required")
+            raise errors.StoreConfigError(f"{field}: name and key are required")
         names.check_object(ref.name, kind="Secret", field=f"{field}.name")
         namespace = _ref_namespace(
             store, ref.namespace, es_namespace=es_namespace, field=field, what="Secrets"
@@ -150,7 +151,7 @@ def _service_account(
     field = f"{at}.auth.jwt.serviceAccountRef"
     sa = jwt.service_account_ref
     if sa is None or not sa.name:
-        raise errors.InvalidSpecError(f"{field}.name: required")
+        raise errors.StoreConfigError(f"{field}.name: required")
     names.check_object(sa.name, kind="ServiceAccount", field=f"{field}.name")
     namespace = _ref_namespace(
         store, sa.namespace, es_namespace=es_namespace, field=field, what="service accounts"
@@ -167,7 +168,7 @@ def identity_of(store: model.SecretStore, *, es_namespace: str, at: str = _AT) -
     aws = _aws(store)
     region = aws.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
-        raise errors.InvalidSpecError(f"{at}.region: required")
+        raise errors.StoreConfigError(f"{at}.region: required")
     auth = aws.auth
     keys: tuple[KeyRef, ...] = ()
     service_account = None
@@ -204,7 +205,7 @@ def session_tags(store: model.SecretStore, *, es_namespace: str) -> tuple[tuple[
     if policy == "None":
         return tuple((t.key, t.value) for t in aws.session_tags)
     if any(key in aws.custom_session_tags for key in RESERVED_TAGS):
-        raise errors.InvalidSpecError(MSG_RESERVED_TAGS)
+        raise errors.StoreConfigError(MSG_RESERVED_TAGS)
     tags: dict[str, str] = {}
     if policy == "Custom":
         tags.update({k: v for k, v in aws.custom_session_tags.items() if k and v})
@@ -222,10 +223,10 @@ async def read_key(kube: ports.KubeReader, ref: KeyRef) -> bytes:
     """One static credential; a missing Secret or key is an invalid store (named as such)."""
     secret = await kube.get_secret(ref.namespace, ref.name, field=ref.field)
     if secret is None:
-        raise errors.InvalidSpecError(f"{ref.field}: Secret {ref.namespace}/{ref.name} not found")
+        raise errors.StoreConfigError(f'{ref.field}: Secret "{ref.namespace}/{ref.name}" not found')
     if ref.key not in secret.data:
-        raise errors.InvalidSpecError(
-            f"{ref.field}: Secret {ref.namespace}/{ref.name} has no key {ref.key!r}"
+        raise errors.StoreConfigError(
+            f'{ref.field}: Secret "{ref.namespace}/{ref.name}" has no key "{ref.key}"'
         )
     return secret.data[ref.key]
 
@@ -238,8 +239,30 @@ def _camel(snake: str) -> str:
 def _aws(store: model.SecretStore) -> model.AwsProvider:
     aws = store.spec.provider.aws
     if aws is None:
-        raise errors.InvalidSpecError("spec.provider.aws: missing")
+        raise errors.StoreConfigError("spec.provider.aws: missing")
     return aws
+
+
+class _QuietRefreshFailures(logging.Filter):
+    """aiobotocore logs a traceback each time refreshing credentials fails, and a refresh is
+    tried on every read: a store whose credentials Secret is missing (a spec problem, one of
+    our errors) would log a traceback per retry. Our errors reach the sync, which reports them
+    in its condition and one `sync failed` line; here they pass as one line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, errors.AsyncsoError):
+            return True
+        if isinstance(record.args, tuple) and record.args[:1] == ("mandatory",):
+            return False  # raised to the sync, which says it
+        record.msg = f"{record.getMessage()} ({type(error).__name__}: {errors.redact(str(error))})"
+        record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+logging.getLogger("aiobotocore.credentials").addFilter(_QuietRefreshFailures())
 
 
 def client_config(timeout: float = 0.0) -> AioConfig:
@@ -301,8 +324,8 @@ class CredentialChain:
         annotations = await self.kube.get_service_account_annotations(ns, name, field=sa.field)
         role = annotations.get(ROLE_ANNOTATION)
         if not role:
-            raise errors.InvalidSpecError(
-                f"ServiceAccount {ns}/{name} has no {ROLE_ANNOTATION} annotation"
+            raise errors.StoreConfigError(
+                f'{sa.field}.name: ServiceAccount "{ns}/{name}" has no {ROLE_ANNOTATION} annotation'
             )
         audience = annotations.get(AUDIENCE_ANNOTATION, DEFAULT_AUDIENCE)
         token = await self.kube.create_token(

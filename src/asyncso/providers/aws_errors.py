@@ -6,6 +6,9 @@ Why: the reconciler's safety rule depends on it — only a missing secret may be
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import aiohttp
 import botocore.exceptions
 
@@ -71,3 +74,15 @@ def translate(exc: BaseException, *, what: str, key: str = "") -> errors.Asyncso
     ):
         return errors.ProviderUnavailableError(f"{what}: {type(exc).__name__}: {message}")
     return errors.ProviderUnavailableError(f"{what}: {type(exc).__name__}")
+
+
+def observe_throttling(client: Any, on_throttled: Callable[[], None]) -> None:
+    """Call `on_throttled` for every throttled answer `client` receives, including those
+    botocore retries inside one call (a caller sees only the call's end, maybe much later)."""
+
+    def needs_retry(response: Any = None, **_: Any) -> None:
+        parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
+        if isinstance(parsed, dict) and parsed.get("Error", {}).get("Code") in _THROTTLED:
+            on_throttled()
+
+    client.meta.events.register("needs-retry", needs_retry)

@@ -18,6 +18,7 @@ from asyncso import errors, model, ports, settings
 from asyncso.providers import (
     aws_auth,
     aws_certificatemanager,
+    aws_errors,
     aws_parameterstore,
     aws_secretsmanager,
 )
@@ -44,9 +45,11 @@ class AwsProviderFactory:
         config: settings.Settings,
         *,
         on_note: Callable[[tuple[str, str, str], str], None] | None = None,
+        on_throttled: Callable[[tuple[str, str, str]], None] | None = None,
     ) -> None:
         self.kube = kube
         self.on_note = on_note
+        self.on_throttled = on_throttled
         self.settings = config
         self._providers: dict[tuple[aws_auth.Identity, str], Provider] = {}
         self._clients: dict[tuple[aws_auth.Identity, str], Any] = {}
@@ -61,7 +64,7 @@ class AwsProviderFactory:
     async def validate(self, store: model.SecretStore) -> None:
         aws = store.spec.provider.aws
         if aws is None:
-            raise errors.InvalidSpecError("spec.provider.aws: missing")
+            raise errors.StoreConfigError("spec.provider.aws: missing")
         identity = aws_auth.identity_of(store, es_namespace=store.metadata.namespace or "default")
         if store.kind == "SecretStore":
             for ref in identity.keys:
@@ -70,7 +73,7 @@ class AwsProviderFactory:
     async def provider_for(self, store: model.SecretStore, *, namespace: str) -> Provider:
         aws = store.spec.provider.aws
         if aws is None:
-            raise errors.InvalidSpecError("spec.provider.aws: missing")
+            raise errors.StoreConfigError("spec.provider.aws: missing")
         identity = aws_auth.identity_of(store, es_namespace=namespace)
         service = SERVICES[aws.service]
         key = (identity, service)
@@ -115,6 +118,9 @@ class AwsProviderFactory:
 
     async def _build(self, identity: aws_auth.Identity, service: str, *, prefix: str) -> Provider:
         client = await self.client_for(identity, service)
+        if self.on_throttled is not None:
+            on_throttled, store = self.on_throttled, identity.store
+            aws_errors.observe_throttling(client, lambda: on_throttled(store))
         window = self.settings.provider_batch_window
         rate = self.settings.provider_rate_limit
         if service == "secretsmanager":

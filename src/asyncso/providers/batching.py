@@ -57,11 +57,19 @@ class Batcher(Generic[T]):
         try:
             results = await self._fetch_many(list(batch))
         except BaseException as exc:  # the whole call failed: every caller gets the error
+            cancelled = isinstance(exc, asyncio.CancelledError)
             for ident, future in batch.items():
                 self._in_flight.pop(ident, None)
-                if not future.done():
+                if future.done():
+                    continue
+                if cancelled:
+                    future.cancel()
+                else:
                     future.set_exception(exc)
-            if isinstance(exc, asyncio.CancelledError):
+                    # A caller may be gone (cancelled at shutdown while the call was retried):
+                    # nobody is owed the error then, and asyncio must not log it as lost.
+                    future.exception()
+            if cancelled:
                 raise
             return
         for ident, future in batch.items():

@@ -57,12 +57,12 @@ class FakeProviderFactory:
         (`validationResult`: 1 Unknown keeps the store usable, anything else but 0 fails)."""
         fake = store.spec.provider.fake
         if fake is None:
-            raise errors.InvalidSpecError("spec.provider.fake: missing")
+            raise errors.StoreConfigError("spec.provider.fake: missing")
         for index, entry in enumerate(fake.data):
             if not entry.key:
-                raise errors.InvalidSpecError(f"spec.provider.fake.data[{index}].key: empty")
+                raise errors.StoreConfigError(f"spec.provider.fake.data[{index}].key: empty")
             if not entry.value:
-                raise errors.InvalidSpecError(
+                raise errors.StoreConfigError(
                     f"spec.provider.fake.data[{index}].value: at least one value must be set"
                 )
         result = fake.validation_result
@@ -70,7 +70,7 @@ class FakeProviderFactory:
             return
         if result == VALIDATION_UNKNOWN:
             raise errors.ValidationUnknownError(MSG_UNABLE_TO_VALIDATE)
-        raise errors.InvalidSpecError(MSG_UNABLE_TO_VALIDATE)
+        raise errors.StoreConfigError(MSG_UNABLE_TO_VALIDATE)
 
     async def provider_for(
         self, store: model.SecretStore, *, namespace: str

@@ -31,6 +31,12 @@ V2_NOT_SUPPORTED = (
     "and set engineVersion: jinja (see docs/templates.md)"
 )
 
+#: A rendered key can be a secret value: it is never quoted back (docs/security.md).
+MSG_RENDERED_KEY = (
+    "a rendered key is not a valid Secret key (only alphanumerics, '-', '.' and '_'); "
+    "keys made from values are not shown"
+)
+
 # Keys not offered as top-level names (they stay reachable as values["..."]): our own names,
 # and the words Jinja reads as literals or an operator. Python's keywords are fine names in Jinja
 # (`{{ pass }}`, `{{ from }}`, `{{ class }}`): real secrets often have a `pass` key.
@@ -139,6 +145,8 @@ class _Output:
         """`templateAs: KeysAndValues`: the text renders to a mapping of keys to values."""
         rendered = jinja.render(text, self.context, where=where)
         for key, value in _string_map(rendered, where=where).items():
+            if target == "Data" and not keymapping.is_secret_key(key):
+                raise errors.TemplateError(f"{where}: {MSG_RENDERED_KEY}")
             self.put(target, key, value, where=where, decoding=decoding)
 
     def put(
