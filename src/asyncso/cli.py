@@ -85,6 +85,21 @@ def _add_run_flags(run: argparse.ArgumentParser) -> None:
         "reconcile ClusterSecretStores and ExternalSecrets that use them",
     )
     run.add_argument("--refresh-jitter", type=float, default=d.refresh_jitter)
+    _add_template_flags(run)
+
+
+def _add_template_flags(parser: argparse.ArgumentParser) -> None:
+    d = settings.Settings()
+    parser.add_argument(
+        "--template-left-delimiter",
+        default=d.template_left_delimiter,
+        help="left delimiter of Go templates (engineVersion v2)",
+    )
+    parser.add_argument(
+        "--template-right-delimiter",
+        default=d.template_right_delimiter,
+        help="right delimiter of Go templates (engineVersion v2)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     rend.add_argument("--kubeconfig", help="cluster for credentials Secrets and templateFrom")
     rend.add_argument("--namespace", default="default", help="namespace if the manifest has none")
     rend.add_argument("--show-values", action="store_true", help="print values unmasked")
+    _add_template_flags(rend)
     sub.add_parser("version", help="print the version")
     return parser
 
@@ -134,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     kubeconfig=args.kubeconfig,
                     show_values=args.show_values,
                     namespace=args.namespace,
+                    delimiters=(args.template_left_delimiter, args.template_right_delimiter),
                 )
             )
         except errors.AsyncsoError as exc:

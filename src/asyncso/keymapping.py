@@ -22,7 +22,7 @@ from typing import Any
 import re2
 
 from asyncso import errors, model
-from asyncso.templates import jinja, limits
+from asyncso.templates import engines, jinja, limits
 
 MAX_KEY_LENGTH = 253
 # Go's `unicode.IsLetter` and `unicode.IsDigit`, which make up a `${name}` in a rewrite target.
@@ -128,8 +128,16 @@ def validate_secret_key(key: str) -> None:
 # --- rewrite -----------------------------------------------------------------------------------
 
 
-def rewrite(data: Mapping[str, bytes], rewrites: Sequence[model.Rewrite]) -> dict[str, bytes]:
+def rewrite(
+    data: Mapping[str, bytes],
+    rewrites: Sequence[model.Rewrite],
+    *,
+    engine: model.TemplateEngine = "v2",
+) -> dict[str, bytes]:
     """ESO's `dataFrom[].rewrite`: each operation renames every key, in order.
+
+    A `transform` is a Go template, as in ESO, unless the ExternalSecret's template says
+    `engineVersion: jinja` (`engine`): then it is a Jinja template with the key as `value`.
 
     Two keys renamed to the same name are an error (ESO keeps one of them at random). When there
     is at least one operation, the final keys must be valid Secret keys: ESO skips the
@@ -152,10 +160,12 @@ def rewrite(data: Mapping[str, bytes], rewrites: Sequence[model.Rewrite]) -> dic
             out = _rename(out, _regexp_renamer(pattern, operation.regexp.target), where=where)
         elif operation.transform is not None:
             where = f"rewrite[{index}].transform.template"
-            with limits.budget():
-                out = _rename(
-                    out, _transform_renamer(operation.transform.template, where=where), where=where
-                )
+            source = operation.transform.template
+            if engine == "jinja":
+                with limits.budget():
+                    out = _rename(out, _transform_renamer(source, where=where), where=where)
+            else:
+                out = _rename(out, engines.go_transform(source, where=where), where=where)
     if rewrites:
         for key in out:
             try:

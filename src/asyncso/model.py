@@ -39,7 +39,7 @@ DecodingStrategy = Literal["Auto", "Base64", "Base64URL", "None"]
 ConversionStrategy = Literal["Default", "Unicode"]
 MetadataPolicy = Literal["None", "Fetch"]
 StoreKind = Literal["SecretStore", "ClusterSecretStore"]
-TemplateEngine = Literal["jinja", "v2"]
+TemplateEngine = Literal["v2", "jinja"]
 TemplateMergePolicy = Literal["Replace", "Merge"]
 TemplateScope = Literal["Values", "KeysAndValues"]
 TemplateTarget = Literal["Data", "Annotations", "Labels"]
@@ -368,7 +368,8 @@ class TemplateMetadata(_Obj):
 
 class Template(_Obj):
     type: str = ""
-    engine_version: TemplateEngine = "jinja"
+    #: `v2`: Go's text/template as ESO runs it (ESO's default); `jinja`: our opt-in engine.
+    engine_version: TemplateEngine = "v2"
     metadata: TemplateMetadata | None = None
     data: dict[str, str] = {}
     template_from: list[TemplateFrom] = []

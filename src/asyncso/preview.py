@@ -93,6 +93,7 @@ async def render(
     kubeconfig: str | None,
     show_values: bool,
     namespace: str = "default",
+    delimiters: tuple[str, str] = ("{{", "}}"),
 ) -> str:
     docs = _load(es_file) + (_load(store_file) if store_file else [])
     externalsecrets = [d for d in docs if d.get("kind") == "ExternalSecret"]
@@ -112,7 +113,11 @@ async def render(
         store = msgspec.convert(doc, model.SecretStore)
         key = stores.store_key(store.kind, store.metadata.namespace, store.metadata.name)
         state.stores[key] = stores.StoreEntry(meta=store.metadata, kind=store.kind, store=store)
-    config = settings.Settings(kubeconfig=kubeconfig)
+    config = settings.Settings(
+        kubeconfig=kubeconfig,
+        template_left_delimiter=delimiters[0],
+        template_right_delimiter=delimiters[1],
+    )
     connected = await kube.Kube.connect(kubeconfig) if kubeconfig else None
     client: ports.KubeClient = connected or NoCluster()
     registry = app.default_registry(client, config)

@@ -35,7 +35,7 @@ from asyncso import (
     validation,
     view,
 )
-from asyncso.templates import apply
+from asyncso.templates import apply, engines
 
 log = logging.getLogger("asyncso.reconciler")
 
@@ -185,7 +185,8 @@ class Reconciler:
         validation.validate(es)
         spec = es.spec
         fetched = await self._fetch(es)
-        values = secret_data.merge(spec, fetched)
+        # Off the event loop: rewrite transforms are templates too (bounded, but CPU-bound).
+        values = await asyncio.to_thread(secret_data.merge, spec, fetched)
         if not values and spec.target.deletion_policy in ("Delete", "Merge"):
             return None
         return await self._template(es, values)
@@ -286,7 +287,13 @@ class Reconciler:
                 raise errors.TemplateError(f"templateFrom: Secret {name!r} not found")
             secrets[name] = secret.data
         sources = apply.TemplateSources(config_maps=config_maps, secrets=secrets)
-        return await asyncio.to_thread(apply.apply_template, template, values, sources=sources)
+        delimiters = engines.Delimiters(
+            left=self.settings.template_left_delimiter,
+            right=self.settings.template_right_delimiter,
+        )
+        return await asyncio.to_thread(
+            apply.apply_template, template, values, sources=sources, delimiters=delimiters
+        )
 
     def _check_leader(self) -> None:
         """The last gate before any write: a replica that is not leader writes nothing."""

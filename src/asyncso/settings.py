@@ -44,3 +44,6 @@ class Settings:
     enable_cluster_store_reconciler: bool = True
     #: Upper bound on the random delay added to each refresh, as a fraction of the interval.
     refresh_jitter: float = 0.1
+    #: Delimiters of Go templates (ESO's `--template-left-delimiter`/`--template-right-delimiter`).
+    template_left_delimiter: str = "{{"
+    template_right_delimiter: str = "}}"

@@ -1,7 +1,8 @@
-"""Golden tests: (values, template) → the Secret ESO would produce.
+"""Golden tests of the Jinja engine (`engineVersion: jinja`): (values, template) → the Secret.
 
 ESO's documentation examples, hand-translated to Jinja, are in `test_eso_examples.py`; this file
 covers the functions, the values scope, the merge policy and `templateFrom` one rule at a time.
+The same rules under Go templates (the default engine) are in `test_template_apply_go.py`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def render(
     sources: apply.TemplateSources = NO_SOURCES,
     **template: Any,
 ) -> model.SecretContent:
+    template.setdefault("engine_version", "jinja")
     return apply.apply_template(model.Template(**template), values, sources=sources)
 
 
@@ -546,9 +548,8 @@ def test_jwk_ec_and_okp() -> None:
 # --- engine version and errors -----------------------------------------------------------------
 
 
-def test_engine_v2_is_refused() -> None:
-    with pytest.raises(errors.TemplateError, match=r"^engineVersion v2 \(Go templates\) is not"):
-        render({"a": b"1"}, engine_version="v2", data={"x": "{{ .a }}"})
+def test_engine_v2_is_go() -> None:
+    assert render({"a": b"1"}, engine_version="v2", data={"x": "{{ .a }}"}).data == {"x": b"1"}
 
 
 GO_VALUES = {"username": b"sup3r-s3cret", "data": b"c2VjcmV0", "key": b"v", "a": b"1"}
@@ -576,15 +577,14 @@ GO_VALUES = {"username": b"sup3r-s3cret", "data": b"c2VjcmV0", "key": b"v", "a":
     ],
 )
 def test_go_syntax_fails_with_a_hint(template: str, jinja_says: str) -> None:
-    # A Go template never renders here: it fails, and the message says how to translate it.
+    # A Go template never renders under Jinja: it fails, and the message says what to do.
     with pytest.raises(errors.TemplateError) as info:
         data(GO_VALUES, out=template)
     message = str(info.value)
     assert message.startswith("template.data['out']: ")
     assert jinja_says in message
     assert message.endswith(jinja.GO_HINT)
-    assert "Go-template syntax (engineVersion v2) is not supported yet" in message
-    assert '{{ values["my-key"] }}' in message and "docs/templates.md" in message
+    assert "remove engineVersion: jinja" in message and "docs/templates.md" in message
     assert "sup3r-s3cret" not in message
 
 

@@ -14,6 +14,9 @@ Why: this is ESO's `applyTemplate` (controller) plus `templating.Parser` and the
 `KeysAndValues` (and every `literal`) renders the whole text, then reads it as a YAML/JSON mapping
 of key → value, as ESO does with `sigs.k8s.io/yaml` into `map[string]string`.
 
+The engine is `engineVersion`'s: `v2` or none (ESO's default) is Go's text/template, `jinja` our
+sandboxed Jinja (`engines`).
+
 Pure: the reconciler fetches the ConfigMaps/Secrets named by `referenced_sources` first. Rendering
 is CPU-bound (bcrypt, RSA) and bounded by `limits.RENDER_SECONDS`.
 """
@@ -25,12 +28,7 @@ import keyword
 from typing import Any
 
 from asyncso import errors, keymapping, model
-from asyncso.templates import functions, jinja, limits
-
-V2_NOT_SUPPORTED = (
-    "engineVersion v2 (Go templates) is not supported yet; translate the template to Jinja "
-    "and set engineVersion: jinja (see docs/templates.md)"
-)
+from asyncso.templates import engines, functions, jinja, limits
 
 # Keys not offered as top-level names (they stay reachable as values["..."]).
 _NOT_NAMES = frozenset(
@@ -61,16 +59,18 @@ def referenced_sources(template: model.Template | None) -> tuple[dict[str, str],
 
 
 def apply_template(
-    template: model.Template | None, values: dict[str, bytes], *, sources: TemplateSources
+    template: model.Template | None,
+    values: dict[str, bytes],
+    *,
+    sources: TemplateSources,
+    delimiters: engines.Delimiters = engines.Delimiters(),
 ) -> model.SecretContent:
     """Render `template` over `values`; any failure is a `TemplateError`/`InvalidSpecError`."""
     if template is None:
         return model.SecretContent(data=dict(values), labels={}, annotations={}, type="Opaque")
-    if template.engine_version == "v2":
-        raise errors.TemplateError(V2_NOT_SUPPORTED)
     texts = {key: jinja.decode(value) for key, value in values.items()}
     out = _Output(
-        context=_context(texts),
+        engine=_engine(template, texts, sources=sources, delimiters=delimiters),
         data=dict(values) if template.merge_policy == "Merge" else {},
     )
     with limits.budget(secrets=texts.values()):
@@ -97,6 +97,20 @@ def apply_template(
     )
 
 
+def _engine(
+    template: model.Template,
+    texts: dict[str, str],
+    *,
+    sources: TemplateSources,
+    delimiters: engines.Delimiters,
+) -> engines.Engine:
+    """`engineVersion: jinja` is Jinja; `v2` (ESO's default) is Go's text/template."""
+    if template.engine_version == "jinja":
+        return engines.JinjaEngine(_context(texts))
+    templates_in_secrets = [jinja.decode(v) for s in sources.secrets.values() for v in s.values()]
+    return engines.GoEngine(texts, delimiters=delimiters, secrets=templates_in_secrets)
+
+
 def _context(texts: dict[str, str]) -> dict[str, Any]:
     """Each value by its key name where that is a usable name, and all of them as `values`."""
     context: dict[str, Any] = {
@@ -110,7 +124,7 @@ def _context(texts: dict[str, str]) -> dict[str, Any]:
 
 @dataclasses.dataclass
 class _Output:
-    context: dict[str, Any]
+    engine: engines.Engine
     data: dict[str, bytes]
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     annotations: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -119,11 +133,11 @@ class _Output:
         self, target: model.TemplateTarget, key: str, text: str, *, where: str
     ) -> None:
         """`templateAs: Values`: the text renders to the value of `key`."""
-        self.put(target, key, jinja.render(text, self.context, where=where), where=where)
+        self.put(target, key, self.engine.render(key, text, where=where), where=where)
 
     def render_map(self, target: model.TemplateTarget, text: str, *, where: str) -> None:
         """`templateAs: KeysAndValues`: the text renders to a mapping of keys to values."""
-        rendered = jinja.render(text, self.context, where=where)
+        rendered = self.engine.render(text, text, where=where)
         for key, value in _string_map(rendered, where=where).items():
             self.put(target, key, value, where=where)
 
