@@ -4,9 +4,10 @@ Why generated: the Structs are what we decode with, so a CRD written by hand wou
 them. The schema is made structural (refs inlined, `Optional` unwrapped, `Literal` → `enum`,
 `int | str` → `x-kubernetes-int-or-string`), with no CEL and no defaults but ESO's
 `engineVersion: v2` (`DEFAULTS`), so it installs on the 1.20 test apiserver and on current
-clusters and stores objects as their authors wrote them (the decoder applies the defaults). The store CRDs keep unknown fields anywhere under `spec.provider`,
-so ESO manifests for providers, or provider options, we do not support yet are stored unchanged and
-get a clear "not supported" condition instead of silently losing fields.
+clusters and stores objects as their authors wrote them (the decoder applies the defaults).
+The store CRDs keep unknown fields anywhere under `spec.provider`, so ESO manifests for
+providers, or provider options, we do not support yet are stored unchanged and get a clear
+"not supported" condition instead of silently losing fields.
 
     python -m asyncso.crdgen [OUTDIR]     # writes charts/asyncso/files/crds/*.yaml
 

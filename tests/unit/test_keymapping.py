@@ -217,8 +217,9 @@ def test_rewrite_transform_error_names_the_field() -> None:
     with pytest.raises(errors.TemplateError) as info:
         keymapping.rewrite({"a": b"1"}, [transform('{{ fail "no" }}')])
     assert str(info.value) == (
-        'rewrite[0].transform.template: transform failed with failed to execute template for key "a": '
-        'template: transform:1:3: executing "transform" at <fail "no">: error calling fail: no'
+        "rewrite[0].transform.template: transform failed with failed to execute template for "
+        'key "a": template: transform:1:3: executing "transform" at <fail "no">: '
+        "error calling fail: no"
     )
     with pytest.raises(errors.TemplateError, match=r"^rewrite\[0\]\.transform\.template: "):
         keymapping.rewrite({"a": b"1"}, [transform("{{ .value }}")], engine="jinja")

@@ -172,7 +172,7 @@ def test_deadline_is_shared_by_one_external_secret() -> None:
         engine_version="jinja",
         data={
             "a": "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}",
-        }
+        },
     )
     with limits.budget(seconds=0.2), pytest.raises(errors.TemplateError) as info:
         apply.apply_template(template, {}, sources=apply.TemplateSources())
@@ -250,7 +250,8 @@ def test_yaml_errors_do_not_echo_the_input(source: str) -> None:
 
 
 def test_key_and_values_yaml_errors_do_not_echo_the_rendered_text() -> None:
-    template = model.Template(engine_version="jinja", template_from=[model.TemplateFrom(literal="a: {{ password }}: x")])
+    literal = model.TemplateFrom(literal="a: {{ password }}: x")
+    template = model.Template(engine_version="jinja", template_from=[literal])
     message = _message(template, {"password": SECRET.encode()})
     assert "invalid YAML at line 1" in message
     assert SECRET not in message

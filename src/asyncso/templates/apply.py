@@ -63,7 +63,7 @@ def apply_template(
     values: dict[str, bytes],
     *,
     sources: TemplateSources,
-    delimiters: engines.Delimiters = engines.Delimiters(),
+    delimiters: engines.Delimiters = engines.DEFAULT_DELIMITERS,
 ) -> model.SecretContent:
     """Render `template` over `values`; any failure is a `TemplateError`/`InvalidSpecError`."""
     if template is None:

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from asyncso import errors
 from asyncso.templates import go, jinja, limits
+from asyncso.templates.go import limits as go_limits
 from asyncso.templates.go import strconv
 
 REDACTED = "[redacted]"
@@ -35,7 +36,8 @@ JINJA_HINT = (
     "ESO); set spec.target.template.engineVersion: jinja to render it with Jinja "
     "(see docs/templates.md)"
 )
-MSG_TIME = "the templates' time budget of {seconds:g} s is spent"
+#: The time limit, as the Go engine says it (one budget for all the templates of an ES).
+MSG_TIME = go_limits.MSG_TIME
 MSG_TOO_LONG = "template is longer than {limit} KiB"
 #: ESO's messages (runtime/template/v2/template.go, runtime/esutils/utils.go).
 ESO_PARSE = "unable to parse template at key {key}: {error}"
@@ -56,6 +58,9 @@ class Delimiters:
 
     left: str = "{{"
     right: str = "}}"
+
+
+DEFAULT_DELIMITERS = Delimiters()
 
 
 class Engine(Protocol):
@@ -81,7 +86,7 @@ class GoEngine:
         self,
         values: Mapping[str, str],
         *,
-        delimiters: Delimiters = Delimiters(),
+        delimiters: Delimiters = DEFAULT_DELIMITERS,
         secrets: Iterable[str] = (),
         seconds: float = limits.RENDER_SECONDS,
     ) -> None:
@@ -92,13 +97,12 @@ class GoEngine:
         self.deadline = time.monotonic() + seconds
 
     def render(self, name: str, text: str, *, where: str) -> str:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise errors.TemplateError(f"{where}: {MSG_TIME.format(seconds=self.seconds)}")
+        if time.monotonic() > self.deadline:
+            raise errors.TemplateError(f"{where}: {MSG_TIME.format(limit=self.seconds)}")
         if len(text) > limits.MAX_TEMPLATE_CHARS:
             limit = limits.MAX_TEMPLATE_CHARS >> 10
             raise errors.TemplateError(f"{where}: {MSG_TOO_LONG.format(limit=limit)}")
-        budget = dataclasses.replace(go.DEFAULT_LIMITS, max_seconds=remaining)
+        budget = go.Limits(max_seconds=self.seconds, deadline=self.deadline)
         try:
             out = go.render(
                 name,
@@ -114,7 +118,10 @@ class GoEngine:
 
     def _message(self, exc: go.GoTemplateError, name: str, text: str) -> str:
         shown = short_name(name)
-        detail = exc.message.replace(name, shown) if shown != name else exc.message
+        detail = exc.message
+        if shown != name:  # Go names the template as is and quoted (`executing "…"`)
+            detail = detail.replace(strconv.quote(name), strconv.quote(shown))
+            detail = detail.replace(name, shown)
         inner = (ESO_PARSE if exc.phase == go.PHASE_PARSE else ESO_EXECUTE).format(
             key=shown, error=detail
         )
@@ -132,8 +139,11 @@ def short_name(name: str) -> str:
 
 
 def looks_like_jinja(text: str) -> bool:
-    """A text that Go cannot parse but Jinja compiles is one of our older Jinja templates."""
-    return ("{{" in text or "{%" in text) and jinja.compiles(text)
+    """A text that Go cannot parse but Jinja compiles, and that has no Go-only syntax (`{{ if }}`
+    compiles in Jinja too), is one of our older Jinja templates."""
+    if "{{" not in text and "{%" not in text:
+        return False
+    return not jinja.looks_like_go(text[: limits.MAX_TEMPLATE_CHARS]) and jinja.compiles(text)
 
 
 class Redactor:
@@ -171,13 +181,12 @@ def go_transform(source: str, *, where: str) -> Callable[[str], str]:
             message += JINJA_HINT
         raise errors.TemplateError(f"{where}: {message}") from None
     deadline = time.monotonic() + limits.RENDER_SECONDS
+    budget = go.Limits(max_seconds=limits.RENDER_SECONDS, deadline=deadline)
 
     def rename(key: str) -> str:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            seconds = limits.RENDER_SECONDS
-            raise errors.TemplateError(f"{where}: {MSG_TIME.format(seconds=seconds)}")
-        budget = dataclasses.replace(go.DEFAULT_LIMITS, max_seconds=remaining)
+        if time.monotonic() > deadline:
+            limit = limits.RENDER_SECONDS
+            raise errors.TemplateError(f"{where}: {MSG_TIME.format(limit=limit)}")
         data = go.string_data({"value": key})
         try:
             out = template.execute(data, limits_=budget, missing_key="default")

@@ -60,8 +60,9 @@ def looks_like_go(source: str) -> bool:
     """True when some `{{ … }}` action of `source` uses Go template syntax.
 
     Why: a Go template under `engineVersion: jinja` (ESO's templates are Go templates); Jinja's
-    own message for them (`unexpected '.'`) does not say what is wrong. Linear in the size of `source` (actions are found with
-    `str.find`, each action's regex starts only at word boundaries or fixed tokens).
+    own message for them (`unexpected '.'`) does not say what is wrong. Linear in the size of
+    `source` (actions are found with `str.find`, each action's regex starts only at word
+    boundaries or fixed tokens).
     """
     pos = 0
     while (start := source.find("{{", pos)) >= 0:
