@@ -28,3 +28,6 @@ def test_demo_syncs_the_examples() -> None:
     assert "DATABASE_URL: postgres://app:s3cr3t-from-localstack@db.internal:5432/app" in out
     assert "Secret demo/db-password (synced by asyncso):\n  password: s3cr3t-from-localstack" in out
     assert "Secret demo/db-all (synced by asyncso):" in out
+    # the Jinja example (engineVersion: jinja) beside the Go one
+    assert "Secret demo/db-config (synced by asyncso):\n  config.ini: [db]\n" in out
+    assert "host = db.internal\nuser = APP\n" in out
