@@ -92,7 +92,7 @@ class GoEngine:
     ) -> None:
         self.values = dict(values)
         self.delimiters = delimiters
-        self.secrets = Redactor([*values.values(), *secrets])
+        self.secrets = [*values.values(), *secrets]  # a Redactor is built only for an error
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
 
@@ -125,7 +125,7 @@ class GoEngine:
         inner = (ESO_PARSE if exc.phase == go.PHASE_PARSE else ESO_EXECUTE).format(
             key=shown, error=detail
         )
-        message = self.secrets.redact(ESO_EXECUTE.format(key=shown, error=inner))
+        message = Redactor(self.secrets).redact(ESO_EXECUTE.format(key=shown, error=inner))
         if exc.phase == go.PHASE_PARSE and looks_like_jinja(text):
             message += JINJA_HINT
         return message
