@@ -73,7 +73,7 @@ spec:
         labels:
           registry: '{{ .registry | replace "." "-" }}'
       data:
-        .dockerconfigjson: '{"auths":{"{{ .registry }}":{"username":"{{ .username }}","password":"{{ .password }}","auth":"{{ printf "%s:%s" .username .password | b64enc }}"}}}'
+        .dockerconfigjson: 'DOCKERCONFIG'
       templateFrom:
       - configMap:
           name: registry-extras
@@ -85,6 +85,12 @@ spec:
   - extract:
       key: REMOTE_KEY
 """
+
+
+DOCKERCONFIG = (
+    '{"auths":{"{{ .registry }}":{"username":"{{ .username }}","password":"{{ .password }}",'
+    '"auth":"{{ printf "%s:%s" .username .password | b64enc }}"}}}'
+)
 
 
 async def _put_remote(bench: devbench.BenchInfo, name: str, value: dict[str, str]) -> None:
@@ -105,7 +111,9 @@ async def test_eso_manifest_with_go_templates_syncs_unchanged(
     await _put_remote(
         bench, remote, {"registry": "ghcr.io", "username": "bot", "password": "s3cr3t"}
     )
-    for doc in yaml.safe_load_all(MANIFESTS.replace("REMOTE_KEY", remote)):
+    for doc in yaml.safe_load_all(
+        MANIFESTS.replace("REMOTE_KEY", remote).replace("DOCKERCONFIG", DOCKERCONFIG)
+    ):
         doc["metadata"]["namespace"] = namespace
         await create(kube, doc)
 

@@ -335,7 +335,7 @@ def test_metadata_labels_override_template_from_labels() -> None:
         template_from=[model.TemplateFrom(target="Labels", literal="env: from-literal\nx: y")],
         metadata=model.TemplateMetadata(labels={"env": "{{ env }}"}),
     )
-    assert out.labels == {"env": "prod", "x": "y"}
+    assert out.labels == {"env": "prod", "x": "true"}  # `y` is a YAML 1.1 bool, as in ESO
     assert out.data == {}
 
 
@@ -367,6 +367,12 @@ def test_template_from_secret_values_scope() -> None:
         ("# only a comment", {}),
         ("1: one\ntrue: t", {"1": b"one", "true": b"t"}),
         ("big: 1500000.0\nsmall: 0.00001", {"big": b"1.5e+06", "small": b"1e-05"}),
+        # go-yaml v2's resolution (ESO), not PyYAML's YAML 1.1: no base 60, floats without a dot
+        (
+            "t: 12:30\ne: 1e3\nz: 09\no: 0o17\nv: y",
+            {"t": b"12:30", "e": b"1000", "z": b"9", "o": b"15", "v": b"true"},
+        ),
+        ("1.5: a\n.inf: b\n0.1: c", {"1.5": b"a", ".inf": b"b", "0.1": b"c"}),
     ],
 )
 def test_key_and_value_scalars_as_sigs_yaml(
@@ -376,8 +382,8 @@ def test_key_and_value_scalars_as_sigs_yaml(
     if expected is None:  # YAML 1.1 scalars, stringified as Go does for a string target
         expected = {
             "flag": b"true",
-            "false": b"false",  # `no: no` is a bool key and a bool value in YAML 1.1
-            "n": b"10",
+            # `no` and `n` are bool keys in go-yaml v2: both become "false", the later wins
+            "false": b"10",
             "hex": b"31",
             "f": b"1.5",
             "whole": b"2",

@@ -12,7 +12,8 @@ Why: this is ESO's `applyTemplate` (controller) plus `templating.Parser` and the
 
 `templateAs: Values` renders one item's text as the value of the key named like the item;
 `KeysAndValues` (and every `literal`) renders the whole text, then reads it as a YAML/JSON mapping
-of key → value, as ESO does with `sigs.k8s.io/yaml` into `map[string]string`.
+of key → value, as ESO does with `sigs.k8s.io/yaml` into `map[string]string` (go-yaml v2's
+scalar resolution: `12:30` stays text, `1e3` is the number 1000, `y` is true).
 
 The engine is `engineVersion`'s: `v2` or none (ESO's default) is Go's text/template, `jinja` our
 sandboxed Jinja (`engines`).
@@ -29,6 +30,7 @@ from typing import Any
 
 from asyncso import errors, keymapping, model
 from asyncso.templates import engines, functions, jinja, limits
+from asyncso.templates.go import yamlv2
 
 # Keys not offered as top-level names (they stay reachable as values["..."]).
 _NOT_NAMES = frozenset(
@@ -215,7 +217,7 @@ def _render_item(
 
 
 def _string_map(text: str, *, where: str) -> dict[str, str]:
-    parsed = functions.load_yaml(text, what=f"{where} (rendered)")
+    parsed = functions.load_yaml(text, what=f"{where} (rendered)", loader=yamlv2.Loader)
     if parsed is None:
         return {}
     if not isinstance(parsed, dict):
@@ -223,10 +225,23 @@ def _string_map(text: str, *, where: str) -> dict[str, str]:
             f"{where}: the rendered text is not a YAML mapping of key: value"
         )
     result: dict[str, str] = {}
-    for key, value in parsed.items():  # keys are strings already (see `functions`)
+    for raw_key, value in parsed.items():
+        key = _key_string(raw_key, where=where)
         if isinstance(value, list | dict):
             raise errors.TemplateError(
                 f"{where}: the value of {key!r} is not a string (a list or mapping)"
             )
         result[key] = "" if value is None else functions.go_string(value)
     return result
+
+
+def _key_string(key: object, *, where: str) -> str:
+    """A mapping key as sigs.k8s.io/yaml makes it a JSON key (`1` → "1", `true` → "true",
+    `1.5` → "1.5", `.inf` stays `.inf`); null, list and mapping keys are errors."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, float) and (key != key or key in (float("inf"), float("-inf"))):
+        return ".nan" if key != key else (".inf" if key > 0 else "-.inf")
+    if isinstance(key, bool | int | float):
+        return functions.go_string(key)
+    raise errors.TemplateError(f"{where}: a key of the rendered mapping is not a string")

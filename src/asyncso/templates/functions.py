@@ -134,10 +134,11 @@ _Loader.yaml_implicit_resolvers = {
 _QUOTED = re.compile(r"'(?!<)[^']*'|\"[^\"]*\"")
 
 
-def load_yaml(text: str, *, what: str) -> Any:
-    """Parse untrusted YAML; errors name `what` and the position, not the content."""
+def load_yaml(text: str, *, what: str, loader: type[yaml.SafeLoader] | None = None) -> Any:
+    """Parse untrusted YAML (with `loader`, a SafeLoader; ours by default); errors name `what`
+    and the position, not the content."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=loader or _Loader)  # noqa: S506 - a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
