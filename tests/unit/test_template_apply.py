@@ -671,9 +671,9 @@ DOC_VALUES = {"user": b"admin", "password": b"s3cr3t", "uri": b"oci://r/app", "x
 
 
 def _doc_rows(section: str) -> list[tuple[list[str], str, str]]:
-    """(names, first example, result cell) of each table row in a `## section` of the docs."""
+    """(names, first example, result cell) of each table row in a `### section` of the docs."""
     text = DOCS.read_text(encoding="utf-8")
-    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    body = text.split(f"\n### {section}\n", 1)[1].split("\n#", 1)[0]
     rows = []
     for line in body.splitlines():
         cells = [cell.strip().replace("\\|", "|") for cell in _CELL.split(line)[1:-1]]
@@ -686,7 +686,7 @@ def _doc_rows(section: str) -> list[tuple[list[str], str, str]]:
 
 def test_docs_show_every_filter_and_function_with_an_example() -> None:
     documented = {
-        name: example for names, example, _ in _doc_rows("Functions and filters") for name in names
+        name: example for names, example, _ in _doc_rows("Jinja: functions and filters") for name in names
     }
     environment = jinja._ENVIRONMENT
     for name in set(environment.filters) | set(environment.globals):
@@ -698,7 +698,7 @@ def test_docs_show_every_filter_and_function_with_an_example() -> None:
 
 def test_docs_examples_render_as_documented() -> None:
     checked = 0
-    for names, example, result in _doc_rows("Functions and filters"):
+    for names, example, result in _doc_rows("Jinja: functions and filters"):
         expected = re.fullmatch(r"`([^`]+)`(?: \(.*\))?", result)
         if expected is None or "…" in expected.group(1):
             continue  # a described result ("the PEM blocks of that type…")
@@ -709,7 +709,7 @@ def test_docs_examples_render_as_documented() -> None:
 
 
 def test_docs_values_access_table() -> None:
-    rows = _doc_rows("How values reach the template")
+    rows = _doc_rows("Jinja: how values reach the template")
     assert len(rows) >= 5
     for pairs, example, result in rows:
         values = dict(pair.split(": ", 1) for pair in pairs)
