@@ -685,9 +685,8 @@ def _doc_rows(section: str) -> list[tuple[list[str], str, str]]:
 
 
 def test_docs_show_every_filter_and_function_with_an_example() -> None:
-    documented = {
-        name: example for names, example, _ in _doc_rows("Jinja: functions and filters") for name in names
-    }
+    rows = _doc_rows("Jinja: functions and filters")
+    documented = {name: example for names, example, _ in rows for name in names}
     environment = jinja._ENVIRONMENT
     for name in set(environment.filters) | set(environment.globals):
         if name == "range":
