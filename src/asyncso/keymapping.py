@@ -197,7 +197,7 @@ def _regexp_renamer(pattern: Any, target: str) -> Callable[[str], str]:
 
 
 def _transform_renamer(source: str, *, where: str) -> Callable[[str], str]:
-    """ESO renders the transform template with the key as `.value`; here it is `value`."""
+    """A Jinja transform (`engineVersion: jinja`): the key is `value` (ESO's `.value`)."""
     return lambda key: jinja.render(source, {"value": key}, where=where)
 
 
