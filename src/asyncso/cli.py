@@ -114,6 +114,7 @@ def _add_run_flags(run: argparse.ArgumentParser) -> None:
         help="raise any shorter refreshInterval to this Go duration; 0 disables "
         "(default: %(default)s)",
     )
+    _add_template_flags(run)
 
 
 #: `--min-refresh-interval`'s default as users write it (`settings.Settings` holds seconds).
@@ -126,6 +127,20 @@ def _go_duration(text: str) -> float:
         return timing.parse_duration(text, field="--min-refresh-interval")
     except errors.InvalidSpecError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_template_flags(parser: argparse.ArgumentParser) -> None:
+    d = settings.Settings()
+    parser.add_argument(
+        "--template-left-delimiter",
+        default=d.template_left_delimiter,
+        help="left delimiter of Go templates (engineVersion v2)",
+    )
+    parser.add_argument(
+        "--template-right-delimiter",
+        default=d.template_right_delimiter,
+        help="right delimiter of Go templates (engineVersion v2)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     rend.add_argument("--kubeconfig", help="cluster for credentials Secrets and templateFrom")
     rend.add_argument("--namespace", default="default", help="namespace if the manifest has none")
     rend.add_argument("--show-values", action="store_true", help="print values unmasked")
+    _add_template_flags(rend)
     sub.add_parser("version", help="print the version")
     return parser
 
@@ -175,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     kubeconfig=args.kubeconfig,
                     show_values=args.show_values,
                     namespace=args.namespace,
+                    delimiters=(args.template_left_delimiter, args.template_right_delimiter),
                 )
             )
         except errors.AsyncsoError as exc:

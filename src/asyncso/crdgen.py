@@ -2,11 +2,12 @@
 
 Why generated: the Structs are what we decode with, so a CRD written by hand would drift from
 them. The schema is made structural (refs inlined, `Optional` unwrapped, `Literal` → `enum`,
-`int | str` → `x-kubernetes-int-or-string`), with no CEL and no defaults, so it installs on the
-1.20 test apiserver and on current clusters and stores objects as their authors wrote them (the
-decoder applies the defaults). The store CRDs keep unknown fields anywhere under `spec.provider`,
-so ESO manifests for providers, or provider options, we do not support yet are stored unchanged and
-get a clear "not supported" condition instead of silently losing fields.
+`int | str` → `x-kubernetes-int-or-string`), with no CEL and no defaults but ESO's
+`engineVersion: v2` (`DEFAULTS`), so it installs on the 1.20 test apiserver and on current
+clusters and stores objects as their authors wrote them (the decoder applies the defaults).
+The store CRDs keep unknown fields anywhere under `spec.provider`, so ESO manifests for
+providers, or provider options, we do not support yet are stored unchanged and get a clear
+"not supported" condition instead of silently losing fields.
 
     python -m asyncso.crdgen [OUTDIR]     # writes charts/asyncso/files/crds/*.yaml
 
@@ -37,6 +38,9 @@ _STRING_RULES = ("maxLength", "minLength", "pattern")
 PRESERVE_UNKNOWN = model.PRESERVE_UNKNOWN
 #: Rules on objects and arrays kept from the models (ESO's one-of structs, non-empty lists).
 _SHAPE_RULES = ("maxProperties", "minProperties", "minItems")
+#: The one default the CRDs carry, as ESO's: a template without `engineVersion` is a Go template
+#: (the model's default says the same for objects stored before the CRD had it).
+DEFAULTS = {".spec.target.template.engineVersion": "v2"}
 
 _READY_REASON = '.status.conditions[?(@.type=="Ready")].reason'
 _READY_STATUS = '.status.conditions[?(@.type=="Ready")].status'
@@ -83,7 +87,10 @@ def _convert(node: dict[str, Any], defs: dict[str, Any], where: str) -> dict[str
         values = node["enum"]
         if not all(isinstance(v, str) for v in values):
             raise SchemaError(f"{where}: only string enums are supported, got {values}")
-        return {"type": "string", "enum": sorted(values)}
+        out_enum: dict[str, Any] = {"type": "string", "enum": sorted(values)}
+        if where in DEFAULTS:
+            out_enum["default"] = DEFAULTS[where]
+        return out_enum
     kind = node.get("type")
     if kind == "object":
         out: dict[str, Any] = {"type": "object", **shape}

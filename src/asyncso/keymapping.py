@@ -22,11 +22,12 @@ from typing import Any
 import re2
 
 from asyncso import errors, model
-from asyncso.templates import jinja, limits
+from asyncso.templates import engines, jinja, limits
+from asyncso.templates.go import limits as go_limits
+from asyncso.templates.go.sprig import regex as go_regex
 
 MAX_KEY_LENGTH = 253
 # Go's `unicode.IsLetter` and `unicode.IsDigit`, which make up a `${name}` in a rewrite target.
-_GO_NAME_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nd"})
 _VALID_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 
@@ -137,8 +138,16 @@ def validate_secret_key(key: str) -> None:
 # --- rewrite -----------------------------------------------------------------------------------
 
 
-def rewrite(data: Mapping[str, bytes], rewrites: Sequence[model.Rewrite]) -> dict[str, bytes]:
+def rewrite(
+    data: Mapping[str, bytes],
+    rewrites: Sequence[model.Rewrite],
+    *,
+    engine: model.TemplateEngine = "v2",
+) -> dict[str, bytes]:
     """ESO's `dataFrom[].rewrite`: each operation renames every key, in order.
+
+    A `transform` is a Go template, as in ESO, unless the ExternalSecret's template says
+    `engineVersion: jinja` (`engine`): then it is a Jinja template with the key as `value`.
 
     Two keys renamed to the same name are an error (ESO keeps one of them at random). When there
     is at least one operation, the final keys must be valid Secret keys: ESO skips the
@@ -161,10 +170,12 @@ def rewrite(data: Mapping[str, bytes], rewrites: Sequence[model.Rewrite]) -> dic
             out = _rename(out, _regexp_renamer(pattern, operation.regexp.target), where=where)
         elif operation.transform is not None:
             where = f"rewrite[{index}].transform.template"
-            with limits.budget():
-                out = _rename(
-                    out, _transform_renamer(operation.transform.template, where=where), where=where
-                )
+            source = operation.transform.template
+            if engine == "jinja":
+                with limits.budget():
+                    out = _rename(out, _transform_renamer(source, where=where), where=where)
+            else:
+                out = _rename(out, engines.go_transform(source, where=where), where=where)
     if rewrites:
         for key in out:
             try:
@@ -195,7 +206,7 @@ def _regexp_renamer(pattern: Any, target: str) -> Callable[[str], str]:
 
 
 def _transform_renamer(source: str, *, where: str) -> Callable[[str], str]:
-    """ESO renders the transform template with the key as `.value`; here it is `value`."""
+    """A Jinja transform (`engineVersion: jinja`): the key is `value` (ESO's `.value`)."""
     return lambda key: jinja.render(source, {"value": key}, where=where)
 
 
@@ -224,88 +235,11 @@ def go_replace_all(pattern: Any, text: str, template: str) -> str:
 
     Go differs from Python's `re.sub` in one way that matters here: an empty match right after
     a previous match is not replaced, so `(.*)` → `dev-$1` gives `dev-foo`, not `dev-foodev-`.
-    Works on UTF-8 bytes, as Go does, so offsets and "advance one rune" agree with ESO.
+    The implementation is the Go template engine's (sprig's `regexReplaceAll`), one port of Go's
+    regexp for both.
     """
-    src = text.encode("utf-8", "surrogateescape")
-    names: dict[str, int] = dict(pattern.groupindex)
-    groups: int = pattern.groups
-    out = bytearray()
-    last_end = 0
-    pos = 0
-    end = len(src)
-    while pos <= end:
-        match = pattern.search(src, pos)
-        if match is None:
-            break
-        start, stop = match.span()
-        out += src[last_end:start]
-        if stop > last_end or start == 0:
-            out += _expand(template, match, src, groups, names)
-        last_end = stop
-        width = _rune_width(src, pos)
-        if pos + width > stop:
-            pos += width
-        elif pos + 1 > stop:
-            pos += 1
-        else:
-            pos = stop
-    out += src[last_end:]
-    return out.decode("utf-8", "surrogateescape")
-
-
-def _rune_width(src: bytes, pos: int) -> int:
-    if pos >= len(src):
-        return 0
-    lead = src[pos]
-    width = 1 if lead < 0xC0 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
-    return min(width, len(src) - pos)
-
-
-def _expand(template: str, match: Any, src: bytes, groups: int, names: dict[str, int]) -> bytes:
-    """Go's `Regexp.expand`: `$$` is `$`; a bad reference is a literal `$`; unknown is empty."""
-    out = bytearray()
-    rest = template
-    while rest:
-        before, dollar, after = rest.partition("$")
-        out += before.encode("utf-8", "surrogateescape")
-        if not dollar:
-            break
-        rest = after
-        if rest[:1] == "$":
-            out += b"$"
-            rest = rest[1:]
-            continue
-        parsed = _extract(rest)
-        if parsed is None:
-            out += b"$"
-            continue
-        name, num, rest = parsed
-        group = num if num >= 0 else names.get(name, -1)
-        if 0 <= group <= groups:
-            start, stop = match.span(group)
-            if start >= 0:
-                out += src[start:stop]
-    return bytes(out)
-
-
-def _extract(template: str) -> tuple[str, int, str] | None:
-    """Go's `extract`: a name of letters, digits and `_` (Unicode), optionally in braces."""
-    brace = template[:1] == "{"
-    body = template[1:] if brace else template
-    length = 0
-    while length < len(body) and (
-        body[length] == "_" or unicodedata.category(body[length]) in _GO_NAME_CATEGORIES
-    ):
-        length += 1
-    if length == 0:
-        return None
-    name = body[:length]
-    rest = body[length:]
-    if brace:
-        if rest[:1] != "}":
-            return None
-        rest = rest[1:]
-    num = -1
-    if name.isascii() and name.isdigit() and len(name) <= 9 and (name == "0" or name[0] != "0"):
-        num = int(name)
-    return name, num, rest
+    compiled = go_regex.wrap(pattern)
+    try:
+        return go_regex.replace_all(compiled, text, template, literal=False)
+    except go_limits.LimitError:
+        raise errors.InvalidSpecError("a rewritten key would be longer than 4 MiB") from None

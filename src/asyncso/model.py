@@ -42,7 +42,7 @@ NullBytePolicy = Literal["Ignore", "Fail"]
 SyncWindowKind = Literal["allow", "deny"]
 SessionTagsPolicy = Literal["None", "Simple", "Custom"]
 StoreKind = Literal["SecretStore", "ClusterSecretStore"]
-TemplateEngine = Literal["jinja", "v2"]
+TemplateEngine = Literal["v2", "jinja"]
 TemplateMergePolicy = Literal["Replace", "Merge"]
 TemplateScope = Literal["Values", "KeysAndValues"]
 TemplateTarget = Literal["Data", "Annotations", "Labels"]
@@ -456,7 +456,8 @@ class TemplateMetadata(_Spec):
 
 class Template(_Spec):
     type: str = ""
-    engine_version: TemplateEngine = "jinja"
+    #: `v2`: Go's text/template as ESO runs it (ESO's default); `jinja`: our opt-in engine.
+    engine_version: TemplateEngine = "v2"
     metadata: TemplateMetadata | None = None
     data: dict[str, str] = {}
     template_from: list[TemplateFrom] = []

@@ -261,6 +261,7 @@ async def render(
     kubeconfig: str | None,
     show_values: bool,
     namespace: str = "default",
+    delimiters: tuple[str, str] = ("{{", "}}"),
 ) -> str:
     """The target an ExternalSecret would produce. Every failure is an `errors.AsyncsoError`
     whose message is one line (the CLI prints it without a traceback)."""
@@ -291,7 +292,12 @@ async def render(
             config_maps[(found.metadata.namespace, found.metadata.name)] = found
     if not state.stores and kubeconfig is None:
         raise errors.InvalidSpecError("pass --store store.yaml (or --kubeconfig)")
-    config = settings.Settings(kubeconfig=kubeconfig, provider_timeout=PROVIDER_TIMEOUT)
+    config = settings.Settings(
+        kubeconfig=kubeconfig,
+        provider_timeout=PROVIDER_TIMEOUT,
+        template_left_delimiter=delimiters[0],
+        template_right_delimiter=delimiters[1],
+    )
     connected = await _connect(kubeconfig) if kubeconfig else None
     client = InputObjects(config_maps=config_maps, secrets=secrets, cluster=connected)
     registry = app.default_registry(client, config)

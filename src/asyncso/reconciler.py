@@ -43,7 +43,7 @@ from asyncso import (
     view,
 )
 from asyncso.generators import expiry
-from asyncso.templates import apply
+from asyncso.templates import apply, engines
 
 log = logging.getLogger("asyncso.reconciler")
 
@@ -307,7 +307,8 @@ class Reconciler:
         seen = seen if seen is not None else errors.KnownValues()
         fetched = await self._fetch(es)
         _remember_fetched(seen, fetched)
-        values = secret_data.merge(spec, fetched)
+        # Off the event loop: rewrite transforms are templates too (bounded, but CPU-bound).
+        values = await asyncio.to_thread(secret_data.merge, spec, fetched)
         seen.add_all(values.values())
         if not values and spec.target.deletion_policy in ("Delete", "Merge"):
             return None
@@ -460,7 +461,13 @@ class Reconciler:
                 raise errors.TemplateError(f"templateFrom: Secret {name!r} not found")
             secrets[name] = secret.data
         sources = apply.TemplateSources(config_maps=config_maps, secrets=secrets)
-        return await asyncio.to_thread(apply.apply_template, template, values, sources=sources)
+        delimiters = engines.Delimiters(
+            left=self.settings.template_left_delimiter,
+            right=self.settings.template_right_delimiter,
+        )
+        return await asyncio.to_thread(
+            apply.apply_template, template, values, sources=sources, delimiters=delimiters
+        )
 
     def _check_leader(self) -> None:
         """The last gate before any write: a replica that is not leader writes nothing."""

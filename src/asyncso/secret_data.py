@@ -29,11 +29,12 @@ class Fetched:
 def merge(spec: model.ExternalSecretSpec, fetched: Fetched) -> dict[str, bytes]:
     """ESO's merge order: each `dataFrom` in order (later wins), then `data` entries on top."""
     out: dict[str, bytes] = {}
+    engine = spec.target.template.engine_version if spec.target.template else "v2"
     for index, entry in enumerate(spec.data_from):
         payload = fetched.data_from[index]
         if payload is None:
             continue
-        out.update(_data_from_entry(entry, payload, index=index))
+        out.update(_data_from_entry(entry, payload, index=index, engine=engine))
     for index, item in enumerate(spec.data):
         value = fetched.data[index]
         if value is None:
@@ -71,7 +72,11 @@ def check_null_bytes(
 
 
 def _data_from_entry(
-    entry: model.ExternalSecretDataFrom, payload: Mapping[str, bytes], *, index: int
+    entry: model.ExternalSecretDataFrom,
+    payload: Mapping[str, bytes],
+    *,
+    index: int,
+    engine: model.TemplateEngine,
 ) -> dict[str, bytes]:
     where = f"spec.dataFrom[{index}]"
     ref = entry.extract if entry.extract is not None else entry.find
@@ -80,7 +85,7 @@ def _data_from_entry(
     null_bytes: model.NullBytePolicy = ref.null_byte_policy if ref else "Ignore"
     try:
         if entry.rewrite:
-            mapped = keymapping.rewrite(payload, entry.rewrite)
+            mapped = keymapping.rewrite(payload, entry.rewrite, engine=engine)
         elif ref is None:  # a generator's keys: ESO neither converts nor decodes them
             mapped = dict(payload)
         else:

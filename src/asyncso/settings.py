@@ -58,3 +58,6 @@ class Settings:
     #: A `refreshInterval` below this (seconds) is raised to it (`--min-refresh-interval`,
     #: default 10s; 0 disables): `1ns` must not be a hot loop of provider calls.
     min_refresh_interval: float = 10.0
+    #: Delimiters of Go templates (ESO's `--template-left-delimiter`/`--template-right-delimiter`).
+    template_left_delimiter: str = "{{"
+    template_right_delimiter: str = "}}"

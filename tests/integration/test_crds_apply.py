@@ -442,7 +442,28 @@ async def test_eso_example_is_stored_unchanged(
     body = copy.deepcopy(doc)
     body["metadata"]["namespace"] = namespace
     stored = await round_trip(kube, body)
-    assert stored["spec"] == doc["spec"]
+    assert stored["spec"] == _with_eso_defaults(doc["spec"])
+
+
+def _with_eso_defaults(spec: Manifest) -> Manifest:
+    """What ESO's CRD stores too: a template without `engineVersion` gets `v2`."""
+    spec = copy.deepcopy(spec)
+    template = (spec.get("target") or {}).get("template")
+    if isinstance(template, dict):
+        template.setdefault("engineVersion", "v2")
+    return spec
+
+
+@pytest.mark.parametrize(("given", "stored"), [(None, "v2"), ("v2", "v2"), ("jinja", "jinja")])
+async def test_engine_version_defaults_to_v2_as_in_eso(
+    kube: kr8s.asyncio.Api, namespace: str, installed: None, given: str | None, stored: str
+) -> None:
+    template: Manifest = {"data": {"x": "{{ .a }}"}}
+    if given is not None:
+        template["engineVersion"] = given
+    spec = {"secretStoreRef": {"name": "s"}, "target": {"template": template}}
+    created = await round_trip(kube, manifest("ExternalSecret", "engine", namespace, spec))
+    assert created["spec"]["target"]["template"]["engineVersion"] == stored
 
 
 # --- names from specs are refused at admission (issue: path traversal) -------------------------

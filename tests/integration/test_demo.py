@@ -32,3 +32,6 @@ def test_demo_syncs_the_examples() -> None:
     assert (
         "Secret demo/api-token-roundtrip (synced by asyncso):\n  token: made-in-the-cluster" in out
     )
+    # the Jinja example (engineVersion: jinja) beside the Go one
+    assert "Secret demo/db-config (synced by asyncso):\n  config.ini: [db]\n" in out
+    assert "host = db.internal\nuser = APP\n" in out

@@ -405,7 +405,24 @@ async def test_store_status_and_controller_class(kube: kr8s.asyncio.Api, namespa
     assert await get(kube, secret_path(namespace)) is None
 
 
-async def test_templated_externalsecret(kube: kr8s.asyncio.Api, namespace: str) -> None:
+TEMPLATES = {
+    "v2": {
+        "username": "{{ .user }}",
+        "password": "{{ .pw | upper }}",
+        "url": "postgres://{{ .user }}:{{ .pw }}@db",
+    },
+    "jinja": {
+        "username": "{{ user }}",
+        "password": "{{ pw | upper }}",
+        "url": "postgres://{{ user }}:{{ pw }}@db",
+    },
+}
+
+
+@pytest.mark.parametrize("engine", ["v2", "jinja"])
+async def test_templated_externalsecret(
+    kube: kr8s.asyncio.Api, namespace: str, engine: str
+) -> None:
     await create(kube, fake_store(namespace, {"db": '{"user":"app","pw":"s3"}'}))
     await create(
         kube,
@@ -415,12 +432,9 @@ async def test_templated_externalsecret(kube: kr8s.asyncio.Api, namespace: str) 
             dataFrom=[{"extract": {"key": "db"}}],
             target={
                 "template": {
+                    "engineVersion": engine,
                     "type": "kubernetes.io/basic-auth",
-                    "data": {
-                        "username": "{{ user }}",
-                        "password": "{{ pw | upper }}",
-                        "url": "postgres://{{ user }}:{{ pw }}@db",
-                    },
+                    "data": TEMPLATES[engine],
                 }
             },
         ),
@@ -468,9 +482,10 @@ async def test_template_from_configmap(kube: kr8s.asyncio.Api, namespace: str) -
             dataFrom=[{"extract": {"key": "db"}}],
             target={
                 "template": {
+                    "engineVersion": "jinja",
                     "templateFrom": [
                         {"configMap": {"name": "tpl", "items": [{"key": "config.ini"}]}}
-                    ]
+                    ],
                 }
             },
         ),

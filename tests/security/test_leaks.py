@@ -93,7 +93,7 @@ async def leak_run(
             "aws",
             store="aws",
             data=[entry("password", remote, "password")],
-            target={"template": {"data": {"dsn": "postgres://app:{{ password }}@db"}}},
+            target={"template": {"data": {"dsn": "postgres://app:{{ .password }}@db"}}},
         ),
         objs.external_secret(ns, "fake", store="fake", dataFrom=[{"extract": {"key": "db"}}]),
         objs.external_secret(
@@ -113,7 +113,7 @@ async def leak_run(
             "template-filter",
             store="fake",
             data=[entry("v", "filter")],
-            target={"template": {"data": {"out": "{{ v | b64dec }}"}}},
+            target={"template": {"data": {"out": '{{ .v | mustToDate "2006" }}{{ fail .v }}'}}},
         ),
         objs.external_secret(ns, "denied", store="denied", data=[entry("v", remote, "password")]),
         objs.external_secret(
@@ -121,14 +121,14 @@ async def leak_run(
             "label",
             store="fake",
             data=[entry("v", "label")],
-            target={"template": {"metadata": {"labels": {"team": "{{ v }}"}}}},
+            target={"template": {"metadata": {"labels": {"team": "{{ .v }}"}}}},
         ),
         objs.external_secret(
             ns,
             "key",
             store="fake",
             data=[entry("v", "key")],
-            target={"template": {"templateFrom": [{"literal": "{{ v }}: x"}]}},
+            target={"template": {"templateFrom": [{"literal": "{{ .v }}: x"}]}},
         ),
     ]
     names = [b["metadata"]["name"] for b in bodies]

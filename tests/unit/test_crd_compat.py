@@ -14,7 +14,7 @@ from asyncso import crdgen, model
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ESO = ROOT.parent / "shared" / "eso-reference"
-#: Deliberate additions to ESO's enums: our default template engine.
+#: Deliberate additions to ESO's enums: our opt-in Jinja template engine.
 EXTENSIONS = {".spec.target.template.engineVersion": {"jinja"}}
 #: The v1 read-side kinds; the fan-out and push kinds have their own tests (test_crds_push.py).
 V1_CRDS = [

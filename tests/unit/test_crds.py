@@ -27,7 +27,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 ESO = ROOT.parent / "shared" / "eso-reference"
 NO_ESO = "ESO reference (../shared/eso-reference) is not beside this checkout"
 
-#: Deliberate additions to ESO's enums. Our default template engine is Jinja.
+#: Deliberate additions to ESO's enums: our opt-in Jinja template engine.
 ENUM_EXTENSIONS = {".spec.target.template.engineVersion": {"jinja"}}
 #: Enums ESO leaves open that we close: values only we write, or that ESO rejects at runtime.
 ENUMS_ESO_LACKS = {
@@ -42,6 +42,8 @@ ENUMS_ESO_LACKS = {
 #: fixed, so the entry is removed with the fix.
 KNOWN_TYPE_GAPS: dict[str, set[str]] = {}
 FORBIDDEN = {"$ref", "anyOf", "oneOf", "allOf", "not", "x-kubernetes-validations", "default"}
+#: The only defaults the CRDs carry, each ESO's own.
+ESO_DEFAULTS = {".spec.target.template.engineVersion": "v2"}
 
 Node = dict[str, Any]
 
@@ -145,6 +147,9 @@ def test_schemas_are_structural(crd: Node) -> None:
     assert set(schema["properties"]) == {"apiVersion", "kind", "metadata", "spec", "status"}
     assert schema["properties"]["metadata"] == {"type": "object"}
     for path, node in _walk(schema):
+        if path in ESO_DEFAULTS and crd["spec"]["names"]["kind"] == "ExternalSecret":
+            assert node.get("default") == ESO_DEFAULTS[path], path
+            node = {k: v for k, v in node.items() if k != "default"}
         assert not FORBIDDEN & set(node), f"{path}: {sorted(FORBIDDEN & set(node))}"
         if node.get(crdgen.INT_OR_STRING):
             assert "type" not in node, path
@@ -316,6 +321,13 @@ def test_enums_and_required_are_no_stricter_than_esos(crd: Node) -> None:
             continue
         extra = set(node["enum"]) - set(eso["enum"]) - ENUM_EXTENSIONS.get(path, set())
         assert not extra, f"{path}: values ESO does not accept: {sorted(extra)}"
+
+
+def test_defaults_are_esos() -> None:
+    theirs = dict(_walk(_schema(_eso_crd("externalsecrets"))))
+    ours = dict(_walk(_schema(CRDS[0])))
+    for path, value in ESO_DEFAULTS.items():
+        assert ours[path]["default"] == theirs[path]["default"] == value
 
 
 # --- (d) ESO's examples pass our schema and decode ---------------------------------------------

@@ -1,5 +1,8 @@
 """ESO's template and rewrite examples, hand-translated to Jinja, against ESO's exact output.
 
+These are the Jinja translations (`engineVersion: jinja`); the Go originals render unchanged
+under the default engine (`test_eso_examples_v2.py`, `gotemplate/test_eso_examples_go.py`).
+
 Why: users arrive with ESO's documentation examples (`docs/snippets/*.yaml` in
 external-secrets/external-secrets; copied to `eso-reference/examples/`). Each test embeds the
 example's `spec.target.template` (or `dataFrom[].rewrite`) translated to our Jinja dialect, renders
@@ -37,8 +40,9 @@ NO_SOURCES = apply.TemplateSources()
 
 
 def template(text: str) -> model.Template:
-    """A `spec.target.template` from its manifest YAML, decoded as the operator decodes it."""
-    return msgspec.convert(yaml.safe_load(text), model.Template)
+    """A `spec.target.template` from its manifest YAML (`engineVersion: jinja` unless it says
+    otherwise), decoded as the operator decodes it."""
+    return msgspec.convert({"engineVersion": "jinja", **yaml.safe_load(text)}, model.Template)
 
 
 def rewrites(text: str) -> list[model.Rewrite]:
@@ -276,7 +280,7 @@ def test_helm_escape_sequence() -> None:
     assert rendered(helm_output, {"mysecret": b"s3"}).data == {"name": b"admin", "password": b"s3"}
     # Applied without Helm, Jinja reads Go's backquotes as an error (ESO would print the
     # literal text `{{ .mysecret }}`); Jinja's own escape prints it literally, as ESO would.
-    with pytest.raises(errors.TemplateError, match="looks like an ESO Go template"):
+    with pytest.raises(errors.TemplateError, match="looks like a Go template"):
         rendered(HELM_ESCAPED, {"mysecret": b"s3"})
     literal = rendered("data:\n  password: \"{{ '{{ mysecret }}' }}\"", {"mysecret": b"s3"})
     assert literal.data == {"password": b"{{ mysecret }}"}
@@ -583,7 +587,7 @@ def test_scope_and_target_with_a_now_key() -> None:
     assert out.data == {}  # templateFrom targets only Annotations: no data under Replace
 
 
-# --- the Go originals fail here, with a hint ---------------------------------------------------
+# --- the Go originals fail under Jinja, with a hint, and render under the default engine -------
 
 GO_ORIGINALS = {
     "multiline": '{{ .dburl | replace "postgres://" "postgresql://" }}',
@@ -610,10 +614,10 @@ GO_ORIGINALS = {
 
 
 @pytest.mark.parametrize("source", GO_ORIGINALS.values(), ids=GO_ORIGINALS.keys())
-def test_go_original_fails_with_hint(source: str) -> None:
+def test_go_original_fails_with_hint_under_jinja(source: str) -> None:
     keys = ("dburl", "mysecret", "password", "myjwk", "certificate", "user", "uri")
     values = {key: b"sup3r-s3cret" for key in keys}
-    model_template = model.Template(data={"out": source})
+    model_template = model.Template(engine_version="jinja", data={"out": source})
     with pytest.raises(errors.TemplateError) as info:
         apply.apply_template(model_template, values, sources=NO_SOURCES)
     message = str(info.value)
@@ -622,10 +626,13 @@ def test_go_original_fails_with_hint(source: str) -> None:
     assert "sup3r-s3cret" not in message
 
 
-def test_go_original_with_engine_v2_is_refused() -> None:
-    spec = template("engineVersion: v2\ndata:\n  password: '{{ .mysecret }}'")
-    with pytest.raises(errors.TemplateError, match=r"^engineVersion v2 \(Go templates\)"):
-        apply.apply_template(spec, {"mysecret": b"s"}, sources=NO_SOURCES)
+@pytest.mark.parametrize("engine", ["engineVersion: v2\n", ""])
+def test_go_original_renders_under_the_default_engine(engine: str) -> None:
+    spec = msgspec.convert(
+        yaml.safe_load(f"{engine}data:\n  password: '{{{{ .mysecret }}}}'"), model.Template
+    )
+    out = apply.apply_template(spec, {"mysecret": b"s"}, sources=NO_SOURCES)
+    assert out.data == {"password": b"s"}
 
 
 # --- dataFrom rewrite examples -----------------------------------------------------------------
@@ -697,18 +704,28 @@ def test_rewrite_transform() -> None:
     # datafrom-rewrite-transform.yaml: 'ENV_{{ .value | upper | replace "-" "_" }}'
     spec = rewrites('- transform:\n    template: \'ENV_{{ value | upper | replace("-", "_") }}\'')
     found = {"db-user": b"u", "api-key": b"k", "log_level": b"debug"}
-    assert keymapping.rewrite(found, spec) == {
+    assert keymapping.rewrite(found, spec, engine="jinja") == {
         "ENV_DB_USER": b"u",
         "ENV_API_KEY": b"k",
         "ENV_LOG_LEVEL": b"debug",
     }
 
 
-def test_rewrite_transform_go_original_fails_with_hint() -> None:
+def test_rewrite_transform_go_original_fails_with_hint_under_jinja() -> None:
     spec = rewrites('- transform:\n    template: \'ENV_{{ .value | upper | replace "-" "_" }}\'')
     with pytest.raises(errors.TemplateError, match=r"^rewrite\[0\]\.transform\.template: ") as info:
-        keymapping.rewrite({"db-user": b"u"}, spec)
+        keymapping.rewrite({"db-user": b"u"}, spec, engine="jinja")
     assert str(info.value).endswith(jinja.GO_HINT)
+
+
+def test_rewrite_transform_go_original_renders_by_default() -> None:
+    spec = rewrites('- transform:\n    template: \'ENV_{{ .value | upper | replace "-" "_" }}\'')
+    found = {"db-user": b"u", "api-key": b"k", "log_level": b"debug"}
+    assert keymapping.rewrite(found, spec) == {
+        "ENV_DB_USER": b"u",
+        "ENV_API_KEY": b"k",
+        "ENV_LOG_LEVEL": b"debug",
+    }
 
 
 def test_rewrite_merge_empty_is_not_supported_yet() -> None:

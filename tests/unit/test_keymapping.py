@@ -178,9 +178,22 @@ def test_re2_is_used() -> None:
 def test_rewrites_apply_in_order() -> None:
     out = keymapping.rewrite(
         {"app/db/user": b"u"},
-        [regexp("^app/", ""), regexp("/", "-"), transform("{{ value | upper }}")],
+        [regexp("^app/", ""), regexp("/", "-"), transform("{{ .value | upper }}")],
     )
     assert out == {"DB-USER": b"u"}
+
+
+def test_rewrite_transform_is_jinja_when_the_template_engine_is() -> None:
+    rewrites = [transform("{{ value | upper }}")]
+    assert keymapping.rewrite({"db-user": b"u"}, rewrites, engine="jinja") == {"DB-USER": b"u"}
+
+
+def test_rewrite_transform_is_a_go_template_as_in_eso() -> None:
+    # ESO: template.New("transform"), default missingkey (a missing key prints "<no value>").
+    rewrites = [transform('{{ .value | replace "-" "_" }}{{ if .nope }}x{{ end }}')]
+    assert keymapping.rewrite({"db-user": b"u"}, rewrites) == {"db_user": b"u"}
+    with pytest.raises(errors.InvalidSpecError, match="<no value>"):
+        keymapping.rewrite({"a": b"1"}, [transform("{{ .missing }}")])
 
 
 def test_rewrite_collision_is_an_error() -> None:
@@ -195,8 +208,21 @@ def test_rewrite_to_empty_key_is_an_error(target: str) -> None:
 
 
 def test_rewrite_transform_error_names_the_field() -> None:
+    with pytest.raises(errors.TemplateError) as info:
+        keymapping.rewrite({"a": b"1"}, [transform("{{ .value | nope }}")])
+    assert str(info.value) == (
+        "rewrite[0].transform.template: transform failed with failed to parse template: "
+        'template: transform:1: function "nope" not defined'
+    )
+    with pytest.raises(errors.TemplateError) as info:
+        keymapping.rewrite({"a": b"1"}, [transform('{{ fail "no" }}')])
+    assert str(info.value) == (
+        "rewrite[0].transform.template: transform failed with failed to execute template for "
+        'key "a": template: transform:1:3: executing "transform" at <fail "no">: '
+        "error calling fail: no"
+    )
     with pytest.raises(errors.TemplateError, match=r"^rewrite\[0\]\.transform\.template: "):
-        keymapping.rewrite({"a": b"1"}, [transform("{{ .value }}")])
+        keymapping.rewrite({"a": b"1"}, [transform("{{ .value }}")], engine="jinja")
 
 
 def test_no_rewrite_leaves_keys_alone() -> None:

@@ -17,8 +17,8 @@ spec:
     template:
       type: kubernetes.io/basic-auth
       data:
-        username: "{{ user }}"
-        dsn: "postgres://{{ user }}:{{ pw }}@db"
+        username: "{{ .user }}"
+        dsn: "postgres://{{ .user }}:{{ .pw }}@db"
   dataFrom:
     - extract: {key: db}
 """
@@ -72,3 +72,29 @@ def test_render_reports_errors_without_a_traceback(
     es, _ = files
     assert cli.main(["render", "-f", es]) == 1
     assert "--store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("engine", "template", "flags"),
+    [
+        ("v2", "{{ .user }}@{{ .pw | upper }}", []),
+        ("v2", "<< .user >>@<< .pw | upper >>", ["--template-left-delimiter", "<<"]),
+        ("jinja", "{{ user }}@{{ pw | upper }}", []),
+    ],
+)
+def test_render_uses_the_engine_and_the_delimiters(
+    tmp_path: pathlib.Path,
+    capsys: pytest.CaptureFixture[str],
+    engine: str,
+    template: str,
+    flags: list[str],
+) -> None:
+    doc = yaml.safe_load(ES)
+    doc["spec"]["target"]["template"] = {"engineVersion": engine, "data": {"out": template}}
+    (tmp_path / "es.yaml").write_text(yaml.safe_dump(doc))
+    (tmp_path / "store.yaml").write_text(STORE)
+    args = ["render", "-f", str(tmp_path / "es.yaml"), "--store", str(tmp_path / "store.yaml")]
+    if flags:
+        flags = [*flags, "--template-right-delimiter", ">>"]
+    assert cli.main([*args, "--show-values", *flags]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["stringData"] == {"out": "app@S3CR3T"}

@@ -1,7 +1,8 @@
-"""Golden tests: (values, template) → the Secret ESO would produce.
+"""Golden tests of the Jinja engine (`engineVersion: jinja`): (values, template) → the Secret.
 
 ESO's documentation examples, hand-translated to Jinja, are in `test_eso_examples.py`; this file
 covers the functions, the values scope, the merge policy and `templateFrom` one rule at a time.
+The same rules under Go templates (the default engine) are in `test_template_apply_go.py`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def render(
     sources: apply.TemplateSources = NO_SOURCES,
     **template: Any,
 ) -> model.SecretContent:
+    template.setdefault("engine_version", "jinja")
     return apply.apply_template(model.Template(**template), values, sources=sources)
 
 
@@ -333,7 +335,7 @@ def test_metadata_labels_override_template_from_labels() -> None:
         template_from=[model.TemplateFrom(target="Labels", literal="env: from-literal\nx: y")],
         metadata=model.TemplateMetadata(labels={"env": "{{ env }}"}),
     )
-    assert out.labels == {"env": "prod", "x": "y"}
+    assert out.labels == {"env": "prod", "x": "true"}  # `y` is a YAML 1.1 bool, as in ESO
     assert out.data == {}
 
 
@@ -365,6 +367,12 @@ def test_template_from_secret_values_scope() -> None:
         ("# only a comment", {}),
         ("1: one\ntrue: t", {"1": b"one", "true": b"t"}),
         ("big: 1500000.0\nsmall: 0.00001", {"big": b"1.5e+06", "small": b"1e-05"}),
+        # go-yaml v2's resolution (ESO), not PyYAML's YAML 1.1: no base 60, floats without a dot
+        (
+            "t: 12:30\ne: 1e3\nz: 09\no: 0o17\nv: y",
+            {"t": b"12:30", "e": b"1000", "z": b"9", "o": b"15", "v": b"true"},
+        ),
+        ("1.5: a\n.inf: b\n0.1: c", {"1.5": b"a", ".inf": b"b", "0.1": b"c"}),
     ],
 )
 def test_key_and_value_scalars_as_sigs_yaml(
@@ -374,8 +382,8 @@ def test_key_and_value_scalars_as_sigs_yaml(
     if expected is None:  # YAML 1.1 scalars, stringified as Go does for a string target
         expected = {
             "flag": b"true",
-            "false": b"false",  # `no: no` is a bool key and a bool value in YAML 1.1
-            "n": b"10",
+            # `no` and `n` are bool keys in go-yaml v2: both become "false", the later wins
+            "false": b"10",
             "hex": b"31",
             "f": b"1.5",
             "whole": b"2",
@@ -547,9 +555,8 @@ def test_jwk_ec_and_okp() -> None:
 # --- engine version and errors -----------------------------------------------------------------
 
 
-def test_engine_v2_is_refused() -> None:
-    with pytest.raises(errors.TemplateError, match=r"^engineVersion v2 \(Go templates\) is not"):
-        render({"a": b"1"}, engine_version="v2", data={"x": "{{ .a }}"})
+def test_engine_v2_is_go() -> None:
+    assert render({"a": b"1"}, engine_version="v2", data={"x": "{{ .a }}"}).data == {"x": b"1"}
 
 
 GO_VALUES = {"username": b"sup3r-s3cret", "data": b"c2VjcmV0", "key": b"v", "a": b"1"}
@@ -577,15 +584,14 @@ GO_VALUES = {"username": b"sup3r-s3cret", "data": b"c2VjcmV0", "key": b"v", "a":
     ],
 )
 def test_go_syntax_fails_with_a_hint(template: str, jinja_says: str) -> None:
-    # A Go template never renders here: it fails, and the message says how to translate it.
+    # A Go template never renders under Jinja: it fails, and the message says what to do.
     with pytest.raises(errors.TemplateError) as info:
         data(GO_VALUES, out=template)
     message = str(info.value)
     assert message.startswith("template.data['out']: ")
     assert jinja_says in message
     assert message.endswith(jinja.GO_HINT)
-    assert "Go-template syntax (engineVersion v2) is not supported yet" in message
-    assert '{{ values["my-key"] }}' in message and "docs/templates.md" in message
+    assert "remove engineVersion: jinja" in message and "docs/templates.md" in message
     assert "sup3r-s3cret" not in message
 
 
@@ -666,9 +672,9 @@ DOC_VALUES = {"user": b"admin", "password": b"s3cr3t", "uri": b"oci://r/app", "x
 
 
 def _doc_rows(section: str) -> list[tuple[list[str], str, str]]:
-    """(names, first example, result cell) of each table row in a `## section` of the docs."""
+    """(names, first example, result cell) of each table row in a `### section` of the docs."""
     text = DOCS.read_text(encoding="utf-8")
-    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    body = text.split(f"\n### {section}\n", 1)[1].split("\n#", 1)[0]
     rows = []
     for line in body.splitlines():
         cells = [cell.strip().replace("\\|", "|") for cell in _CELL.split(line)[1:-1]]
@@ -680,9 +686,8 @@ def _doc_rows(section: str) -> list[tuple[list[str], str, str]]:
 
 
 def test_docs_show_every_filter_and_function_with_an_example() -> None:
-    documented = {
-        name: example for names, example, _ in _doc_rows("Functions and filters") for name in names
-    }
+    rows = _doc_rows("Jinja: functions and filters")
+    documented = {name: example for names, example, _ in rows for name in names}
     environment = jinja._ENVIRONMENT
     for name in set(environment.filters) | set(environment.globals):
         if name == "range":
@@ -693,7 +698,7 @@ def test_docs_show_every_filter_and_function_with_an_example() -> None:
 
 def test_docs_examples_render_as_documented() -> None:
     checked = 0
-    for names, example, result in _doc_rows("Functions and filters"):
+    for names, example, result in _doc_rows("Jinja: functions and filters"):
         expected = re.fullmatch(r"`([^`]+)`(?: \(.*\))?", result)
         if expected is None or "…" in expected.group(1):
             continue  # a described result ("the PEM blocks of that type…")
@@ -704,7 +709,7 @@ def test_docs_examples_render_as_documented() -> None:
 
 
 def test_docs_values_access_table() -> None:
-    rows = _doc_rows("How values reach the template")
+    rows = _doc_rows("Jinja: how values reach the template")
     assert len(rows) >= 5
     for pairs, example, result in rows:
         values = dict(pair.split(": ", 1) for pair in pairs)

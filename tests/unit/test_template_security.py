@@ -1,5 +1,6 @@
-"""The sandbox against hostile templates: every attempt is a `TemplateError`, never a crash,
-a hang, a huge allocation, or a message that repeats a secret value."""
+"""The Jinja sandbox against hostile templates: every attempt is a `TemplateError`, never a
+crash, a hang, a huge allocation, or a message that repeats a secret value. (The Go engine's
+sandbox: `test_template_security_go.py`.)"""
 
 from __future__ import annotations
 
@@ -168,9 +169,10 @@ def test_the_deadline_stops_cpu_bombs(source: str) -> None:
 
 def test_deadline_is_shared_by_one_external_secret() -> None:
     template = model.Template(
+        engine_version="jinja",
         data={
             "a": "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}",
-        }
+        },
     )
     with limits.budget(seconds=0.2), pytest.raises(errors.TemplateError) as info:
         apply.apply_template(template, {}, sources=apply.TemplateSources())
@@ -224,14 +226,14 @@ def _message(template: model.Template, values: dict[str, bytes]) -> str:
     ],
 )
 def test_messages_never_contain_values(source: str) -> None:
-    template = model.Template(data={"out": source})
+    template = model.Template(engine_version="jinja", data={"out": source})
     message = _message(template, {"password": SECRET.encode()})
     assert message.startswith("template.data['out']: ")
     assert SECRET not in message
 
 
 def test_undefined_key_named_by_a_value_is_redacted() -> None:
-    template = model.Template(data={"out": "{{ values[password] }}"})
+    template = model.Template(engine_version="jinja", data={"out": "{{ values[password] }}"})
     message = _message(template, {"password": SECRET.encode()})
     assert message == "template.data['out']: 'dict object' has no attribute '<redacted>' (line 1)"
 
@@ -248,7 +250,8 @@ def test_yaml_errors_do_not_echo_the_input(source: str) -> None:
 
 
 def test_key_and_values_yaml_errors_do_not_echo_the_rendered_text() -> None:
-    template = model.Template(template_from=[model.TemplateFrom(literal="a: {{ password }}: x")])
+    literal = model.TemplateFrom(literal="a: {{ password }}: x")
+    template = model.Template(engine_version="jinja", template_from=[literal])
     message = _message(template, {"password": SECRET.encode()})
     assert "invalid YAML at line 1" in message
     assert SECRET not in message

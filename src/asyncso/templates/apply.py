@@ -12,7 +12,11 @@ Why: this is ESO's `applyTemplate` (controller) plus `templating.Parser` and the
 
 `templateAs: Values` renders one item's text as the value of the key named like the item;
 `KeysAndValues` (and every `literal`) renders the whole text, then reads it as a YAML/JSON mapping
-of key → value, as ESO does with `sigs.k8s.io/yaml` into `map[string]string`.
+of key → value, as ESO does with `sigs.k8s.io/yaml` into `map[string]string` (go-yaml v2's
+scalar resolution: `12:30` stays text, `1e3` is the number 1000, `y` is true).
+
+The engine is `engineVersion`'s: `v2` or none (ESO's default) is Go's text/template, `jinja` our
+sandboxed Jinja (`engines`).
 
 Pure: the reconciler fetches the ConfigMaps/Secrets named by `referenced_sources` first. Rendering
 is CPU-bound (bcrypt, RSA) and bounded by `limits.RENDER_SECONDS`.
@@ -24,12 +28,8 @@ import dataclasses
 from typing import Any
 
 from asyncso import errors, keymapping, model
-from asyncso.templates import functions, jinja, limits
-
-V2_NOT_SUPPORTED = (
-    "engineVersion v2 (Go templates) is not supported yet; translate the template to Jinja "
-    "and set engineVersion: jinja (see docs/templates.md)"
-)
+from asyncso.templates import engines, functions, jinja, limits
+from asyncso.templates.go import yamlv2
 
 #: A rendered key can be a secret value: it is never quoted back (docs/security.md).
 MSG_RENDERED_KEY = (
@@ -69,16 +69,18 @@ def referenced_sources(template: model.Template | None) -> tuple[dict[str, str],
 
 
 def apply_template(
-    template: model.Template | None, values: dict[str, bytes], *, sources: TemplateSources
+    template: model.Template | None,
+    values: dict[str, bytes],
+    *,
+    sources: TemplateSources,
+    delimiters: engines.Delimiters = engines.DEFAULT_DELIMITERS,
 ) -> model.SecretContent:
     """Render `template` over `values`; any failure is a `TemplateError`/`InvalidSpecError`."""
     if template is None:
         return model.SecretContent(data=dict(values), labels={}, annotations={}, type="Opaque")
-    if template.engine_version == "v2":
-        raise errors.TemplateError(V2_NOT_SUPPORTED)
     texts = {key: jinja.decode(value) for key, value in values.items()}
     out = _Output(
-        context=_context(texts),
+        engine=_engine(template, texts, sources=sources, delimiters=delimiters),
         data=dict(values) if template.merge_policy == "Merge" else {},
     )
     with limits.budget(secrets=texts.values()):
@@ -105,6 +107,20 @@ def apply_template(
     )
 
 
+def _engine(
+    template: model.Template,
+    texts: dict[str, str],
+    *,
+    sources: TemplateSources,
+    delimiters: engines.Delimiters,
+) -> engines.Engine:
+    """`engineVersion: jinja` is Jinja; `v2` (ESO's default) is Go's text/template."""
+    if template.engine_version == "jinja":
+        return engines.JinjaEngine(_context(texts))
+    templates_in_secrets = [jinja.decode(v) for s in sources.secrets.values() for v in s.values()]
+    return engines.GoEngine(texts, delimiters=delimiters, secrets=templates_in_secrets)
+
+
 def _context(texts: dict[str, str]) -> dict[str, Any]:
     """Each value by its key name where that is a usable name, and all of them as `values`."""
     context: dict[str, Any] = {
@@ -116,7 +132,7 @@ def _context(texts: dict[str, str]) -> dict[str, Any]:
 
 @dataclasses.dataclass
 class _Output:
-    context: dict[str, Any]
+    engine: engines.Engine
     data: dict[str, bytes]
     labels: dict[str, str] = dataclasses.field(default_factory=dict)
     annotations: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -131,7 +147,7 @@ class _Output:
         decoding: model.DecodingStrategy = "None",
     ) -> None:
         """`templateAs: Values`: the text renders to the value of `key`."""
-        rendered = jinja.render(text, self.context, where=where)
+        rendered = self.engine.render(key, text, where=where)
         self.put(target, key, rendered, where=where, decoding=decoding)
 
     def render_map(
@@ -143,7 +159,7 @@ class _Output:
         decoding: model.DecodingStrategy = "None",
     ) -> None:
         """`templateAs: KeysAndValues`: the text renders to a mapping of keys to values."""
-        rendered = jinja.render(text, self.context, where=where)
+        rendered = self.engine.render(text, text, where=where)
         for key, value in _string_map(rendered, where=where).items():
             if target == "Data" and not keymapping.is_secret_key(key):
                 raise errors.TemplateError(f"{where}: {MSG_RENDERED_KEY}")
@@ -254,7 +270,7 @@ def _render_item(
 
 
 def _string_map(text: str, *, where: str) -> dict[str, str]:
-    parsed = functions.load_yaml(text, what=f"{where} (rendered)")
+    parsed = functions.load_yaml(text, what=f"{where} (rendered)", loader=yamlv2.Loader)
     if parsed is None:
         return {}
     if not isinstance(parsed, dict):
@@ -262,10 +278,23 @@ def _string_map(text: str, *, where: str) -> dict[str, str]:
             f"{where}: the rendered text is not a YAML mapping of key: value"
         )
     result: dict[str, str] = {}
-    for key, value in parsed.items():  # keys are strings already (see `functions`)
+    for raw_key, value in parsed.items():
+        key = _key_string(raw_key, where=where)
         if isinstance(value, list | dict):
             raise errors.TemplateError(
                 f"{where}: the value of {key!r} is not a string (a list or mapping)"
             )
         result[key] = "" if value is None else functions.go_string(value)
     return result
+
+
+def _key_string(key: object, *, where: str) -> str:
+    """A mapping key as sigs.k8s.io/yaml makes it a JSON key (`1` → "1", `true` → "true",
+    `1.5` → "1.5", `.inf` stays `.inf`); null, list and mapping keys are errors."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, float) and (key != key or key in (float("inf"), float("-inf"))):
+        return ".nan" if key != key else (".inf" if key > 0 else "-.inf")
+    if isinstance(key, bool | int | float):
+        return functions.go_string(key)
+    raise errors.TemplateError(f"{where}: a key of the rendered mapping is not a string")

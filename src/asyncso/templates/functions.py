@@ -8,12 +8,18 @@ last: `replace "a" "b" .x` is `x | replace("a", "b")` or `replace(x, "a", "b")`)
 Every function raises `errors.TemplateError` with a message free of values. Template values are
 `str` holding bytes (UTF-8, `surrogateescape`), so `b64dec` of a keystore survives to the output.
 Size guards are the sandbox's job (`jinja`), not these functions'.
+
+Where the semantics are Go's own, the implementation is the Go engine's (one library): Go's
+`strconv.Quote` for `quote`, `base64.StdEncoding` for `b64dec`, bcrypt with Go's prefix and
+cost; certificates and keys are `pki`'s, shared with ESO's functions in `templates.go.eso`.
+Not shared where the engines differ on purpose: error handling (sprig writes many errors into
+the output, these raise), argument order, and the value model of `toJson`/`toYaml`/`fromYaml`
+(Python values here, Go's typed values there).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import math
@@ -22,14 +28,15 @@ import struct
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
-import bcrypt as bcrypt_lib
 import jinja2
 import yaml
 
 from asyncso import errors
 from asyncso.templates import pki
+from asyncso.templates.go import strconv
+from asyncso.templates.go.sprig import encoding as go_encoding
 
-BCRYPT_COST = 10  # Go's bcrypt.DefaultCost, as sprig uses
+BCRYPT_COST = go_encoding.BCRYPT_COST  # Go's bcrypt.DefaultCost, as sprig uses
 
 
 # --- encoding ----------------------------------------------------------------------------------
@@ -40,11 +47,10 @@ def b64enc(value: object) -> str:
 
 
 def b64dec(value: object) -> str:
-    """Go's `base64.StdEncoding`: padding required, newlines ignored."""
-    data = pki.to_bytes(value).replace(b"\r", b"").replace(b"\n", b"")
+    """Go's `base64.StdEncoding` (the Go engine's port): padding required, CR/LF ignored."""
     try:
-        return pki.to_text(binascii.a2b_base64(data, strict_mode=True))
-    except (binascii.Error, ValueError):
+        return pki.to_text(go_encoding.b64_decode(pki.to_bytes(value)))
+    except go_encoding.CorruptInputError:
         raise errors.TemplateError("b64dec: input is not valid base64") from None
 
 
@@ -134,10 +140,11 @@ _Loader.yaml_implicit_resolvers = {
 _QUOTED = re.compile(r"'(?!<)[^']*'|\"[^\"]*\"")
 
 
-def load_yaml(text: str, *, what: str) -> Any:
-    """Parse untrusted YAML; errors name `what` and the position, not the content."""
+def load_yaml(text: str, *, what: str, loader: type[yaml.SafeLoader] | None = None) -> Any:
+    """Parse untrusted YAML (with `loader`, a SafeLoader; ours by default); errors name `what`
+    and the position, not the content."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=loader or _Loader)  # noqa: S506 - a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -224,13 +231,12 @@ def sha512sum(value: object) -> str:
 
 
 def bcrypt(value: object) -> str:
-    """A bcrypt hash with Go's `$2a$` prefix and default cost, as sprig's `bcrypt`."""
+    """A bcrypt hash with Go's `$2a$` prefix and default cost (the Go engine's `bcrypt`; an
+    error here where sprig writes the error text into the output)."""
     try:
-        salt = bcrypt_lib.gensalt(rounds=BCRYPT_COST, prefix=b"2a")
-        hashed: bytes = bcrypt_lib.hashpw(pki.to_bytes(value), salt)
+        return go_encoding.bcrypt_hash(pki.to_bytes(value))
     except ValueError:
         raise errors.TemplateError("bcrypt: password is longer than 72 bytes") from None
-    return hashed.decode("ascii")
 
 
 def htpasswd(username: object, password: object, algorithm: str = "bcrypt") -> str:
@@ -246,31 +252,11 @@ def htpasswd(username: object, password: object, algorithm: str = "bcrypt") -> s
 
 # --- strings -----------------------------------------------------------------------------------
 
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_GO_ESCAPES["\v"] = "\\v"
-
 
 def _go_quote(text: str) -> str:
-    """Go's `strconv.Quote` (what `%q` prints); bytes that were not UTF-8 become `\\xNN`."""
-    out = ['"']
-    for char in text:
-        code = ord(char)
-        if 0xDC80 <= code <= 0xDCFF:
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif char in ('"', "\\"):
-            out.append("\\" + char)
-        elif char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif char == " " or char.isprintable():
-            out.append(char)
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
+    """Go's `strconv.Quote` (what `%q` prints), the Go engine's port; bytes that were not UTF-8
+    become `\\xNN`."""
+    return strconv.quote(text)
 
 
 def _go_str(value: object) -> str:

@@ -50,9 +50,8 @@ _GO_ACTION = re.compile(
     r"|\b(?!(?:if|else|and|or|not|in|is)\b)[A-Za-z_]\w*[ \t]+(?:[\"`$]|\.[A-Za-z_])"
 )
 GO_HINT = (
-    " — this looks like an ESO Go template: ESO's Go-template syntax (engineVersion v2) is not "
-    "supported yet; translate it to Jinja: {{ username }} for {{ .username }}, "
-    '{{ values["my-key"] }} for {{ index . "my-key" }}, x | f(arg) for .x | f arg '
+    " — this looks like a Go template: remove engineVersion: jinja (Go templates, engineVersion "
+    "v2, are the default, as in ESO), or write it in Jinja: {{ username }} for {{ .username }} "
     "(see docs/templates.md)"
 )
 
@@ -60,9 +59,10 @@ GO_HINT = (
 def looks_like_go(source: str) -> bool:
     """True when some `{{ … }}` action of `source` uses Go template syntax.
 
-    Why: ESO users paste their v2 templates; Jinja's own message for them (`unexpected '.'`)
-    does not say what is wrong. Linear in the size of `source` (actions are found with
-    `str.find`, each action's regex starts only at word boundaries or fixed tokens).
+    Why: a Go template under `engineVersion: jinja` (ESO's templates are Go templates); Jinja's
+    own message for them (`unexpected '.'`) does not say what is wrong. Linear in the size of
+    `source` (actions are found with `str.find`, each action's regex starts only at word
+    boundaries or fixed tokens).
     """
     pos = 0
     while (start := source.find("{{", pos)) >= 0:
@@ -347,6 +347,15 @@ def _compile_uncached(source: str) -> jinja2.Template:
 
 
 _compile_cached = functools.lru_cache(maxsize=256)(_compile_uncached)
+
+
+def compiles(source: str) -> bool:
+    """Whether `source` is a Jinja template this sandbox accepts (used to hint at the engine)."""
+    try:
+        _compile(source)
+    except errors.TemplateError:
+        return False
+    return True
 
 
 def _template_line(exc: BaseException) -> str:

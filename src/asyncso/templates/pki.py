@@ -6,6 +6,12 @@ framing, chain order, which blocks are kept). The PEM framing is a port of Go's 
 because ESO's `filterPEM` keeps and drops blocks exactly where Go's decoder does; everything
 cryptographic is `cryptography`'s. Values arrive as `str` holding bytes (UTF-8 with
 `surrogateescape`), so binary archives survive the trip through the template.
+
+Shared by both engines where the semantics are ESO's own: PEM framing (`pem_decode`,
+`pem_encode`, `trim_junk`), chain ordering and selection (`order_chain`, `select_chain`,
+`is_root`), SANs (`san_values`), the PKCS#12 encryption (`pkcs12_encryption`) and JWK decoding
+(`jwk_key`). Each engine keeps its own argument order and error texts (the Go engine's are
+ESO's, in `templates.go.eso`).
 """
 
 from __future__ import annotations
@@ -124,14 +130,15 @@ def pem_encode(block: PemBlock) -> str:
     return "".join(lines)
 
 
-def _trim_junk(text: str) -> str:
+def trim_junk(text: str) -> str:
+    """ESO's trimJunk: drop anything before the first `-----BEGIN`."""
     index = text.find("-----BEGIN")
     return text if index < 0 else text[index:]
 
 
 def filter_pem(value: object, pem_type: str) -> str:
     """ESO `filterPEM`: every block of that type (case-insensitive), in order."""
-    rest = _trim_junk(str(value))
+    rest = trim_junk(str(value))
     kept: list[str] = []
     while True:
         block, rest = pem_decode(rest)
@@ -164,15 +171,16 @@ def _certificate_pem(cert: x509.Certificate) -> str:
 # --- certificate chains ------------------------------------------------------------------------
 
 
-def _authority_key_id(cert: x509.Certificate) -> bytes:
+def authority_key_id(cert: x509.Certificate) -> bytes | None:
+    """Go's `cert.AuthorityKeyId`: None (nil) without the extension or its key identifier."""
     try:
         ext = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
     except x509.ExtensionNotFound:
-        return b""
-    return ext.value.key_identifier or b""
+        return None
+    return ext.value.key_identifier
 
 
-def _subject_key_id(cert: x509.Certificate) -> bytes:
+def subject_key_id(cert: x509.Certificate) -> bytes:
     try:
         return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
     except x509.ExtensionNotFound:
@@ -188,7 +196,7 @@ def order_chain(certs: list[x509.Certificate]) -> list[x509.Certificate]:
     is_parent = [False] * len(certs)
     for i, cert in enumerate(certs):
         for j, other in enumerate(certs):
-            if i != j and _authority_key_id(cert) == _subject_key_id(other):
+            if i != j and (authority_key_id(cert) or b"") == subject_key_id(other):
                 is_parent[j] = True
                 parents[i] = j
                 break
@@ -207,39 +215,39 @@ def order_chain(certs: list[x509.Certificate]) -> list[x509.Certificate]:
     return ordered
 
 
-def _is_root(cert: x509.Certificate) -> bool:
-    aki = _authority_key_id(cert)
-    return not aki or aki == _subject_key_id(cert)
+def is_root(cert: x509.Certificate) -> bool:
+    """ESO's isRootCertificate: no authority key id, or the subject's own."""
+    aki = authority_key_id(cert)
+    return aki is None or aki == subject_key_id(cert)
+
+
+def select_chain(ordered: list[x509.Certificate], cert_type: str) -> list[x509.Certificate]:
+    """ESO's filterCertChain on an ordered chain: the `leaf` (when it has an issuer), the
+    `intermediate`s up to the first root, or the `root`; nothing for another type."""
+    if cert_type == "leaf":
+        leaf = ordered[0]
+        aki = authority_key_id(leaf)
+        return [leaf] if aki is not None and aki != subject_key_id(leaf) else []
+    if cert_type == "intermediate":
+        kept: list[x509.Certificate] = []
+        for cert in ordered[1:]:
+            if is_root(cert):
+                break
+            kept.append(cert)
+        return kept
+    if cert_type == "root" and is_root(ordered[-1]):
+        return [ordered[-1]]
+    return []
 
 
 def filter_cert_chain(value: object, cert_type: str) -> str:
     """ESO `filterCertChain`: the `leaf`, the `intermediate`s or the `root` of a PEM chain."""
     ordered = order_chain(_certificates(str(value)))
-    if cert_type == "leaf":
-        leaf = ordered[0]
-        aki = _authority_key_id(leaf)
-        return _certificate_pem(leaf) if aki and aki != _subject_key_id(leaf) else ""
-    if cert_type == "intermediate":
-        kept: list[str] = []
-        for cert in ordered[1:]:
-            if _is_root(cert):
-                break
-            kept.append(_certificate_pem(cert))
-        return "".join(kept)
-    if cert_type == "root":
-        return _certificate_pem(ordered[-1]) if _is_root(ordered[-1]) else ""
-    return ""
+    return "".join(_certificate_pem(cert) for cert in select_chain(ordered, cert_type))
 
 
-def cert_sans(value: object) -> list[str]:
-    """ESO `certSANs`: DNS names, IPs, e-mails, URIs of the first certificate, in that order."""
-    block, _ = pem_decode(_trim_junk(str(value)))
-    if block is None:
-        raise errors.TemplateError("certSANs: failed to decode PEM block")
-    try:
-        cert = x509.load_der_x509_certificate(block.data)
-    except ValueError:
-        raise errors.TemplateError("certSANs: failed to parse certificate") from None
+def san_values(cert: x509.Certificate) -> list[str]:
+    """ESO's certSANs of one certificate: DNS names, IPs, e-mails, URIs, in that order."""
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -250,6 +258,18 @@ def cert_sans(value: object) -> list[str]:
         *san.get_values_for_type(x509.RFC822Name),
         *san.get_values_for_type(x509.UniformResourceIdentifier),
     ]
+
+
+def cert_sans(value: object) -> list[str]:
+    """ESO `certSANs`: DNS names, IPs, e-mails, URIs of the first certificate, in that order."""
+    block, _ = pem_decode(trim_junk(str(value)))
+    if block is None:
+        raise errors.TemplateError("certSANs: failed to decode PEM block")
+    try:
+        cert = x509.load_der_x509_certificate(block.data)
+    except ValueError:
+        raise errors.TemplateError("certSANs: failed to parse certificate") from None
+    return san_values(cert)
 
 
 # --- PKCS#12 -----------------------------------------------------------------------------------
@@ -301,6 +321,20 @@ def _private_key_from_pem(text: str) -> Any:
         raise errors.TemplateError("private key: unable to parse private key type") from None
 
 
+def pkcs12_encryption(password: bytes) -> serialization.KeySerializationEncryption:
+    """Go's `pkcs12.Modern` (PBES2, AES-256-CBC, SHA-256 MAC, 2048 rounds) with a password;
+    an unencrypted archive without one (`cryptography` refuses an empty password)."""
+    if not password:
+        return serialization.NoEncryption()
+    return (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(2048)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(password)
+    )
+
+
 def pem_to_pkcs12(cert: object, key: object, password: str = "", *, full_chain: bool) -> str:
     """ESO `pemToPkcs12`/`fullPemToPkcs12` (+`Pass`): a base64 PKCS#12 archive.
 
@@ -311,17 +345,7 @@ def pem_to_pkcs12(cert: object, key: object, password: str = "", *, full_chain: 
     if not certs:
         raise errors.TemplateError("pemToPkcs12: no certificate found")
     private_key = _private_key_from_pem(str(key))
-    encryption: serialization.KeySerializationEncryption
-    if password:
-        encryption = (
-            serialization.PrivateFormat.PKCS12.encryption_builder()
-            .kdf_rounds(2048)
-            .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-            .hmac_hash(hashes.SHA256())
-            .build(password.encode("utf-8"))
-        )
-    else:
-        encryption = serialization.NoEncryption()
+    encryption = pkcs12_encryption(to_bytes(password))
     archive = pkcs12.serialize_key_and_certificates(
         name=None,
         key=private_key,

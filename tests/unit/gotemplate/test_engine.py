@@ -231,3 +231,13 @@ def test_a_budget_outside_a_render_uses_the_defaults() -> None:
 def test_string_length_counts_bytes() -> None:
     assert render("{{ len .u }}", {"u": "é"}) == "2"
     assert gotypes.go_len("é") == 2
+
+
+def test_semver_setters_validate_as_esos_semver_3_4() -> None:
+    # semver 3.4 (ESO) refuses empty identifiers and says "invalid ... string"; Debian's 3.2
+    # accepts `a..b` and says "Invalid Metadata string".
+    with pytest.raises(go.GoTemplateError, match="error calling SetPrerelease: invalid prerelease"):
+        render('{{ (semver "1.2.3").SetPrerelease "a..b" }}')
+    with pytest.raises(go.GoTemplateError, match="error calling SetMetadata: invalid metadata"):
+        render('{{ (semver "1.2.3").SetMetadata "a_b" }}')
+    assert render('{{ (semver "v1.2.3").SetPrerelease "rc.1" }}') == "1.2.3-rc.1"

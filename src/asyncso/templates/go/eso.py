@@ -1,12 +1,13 @@
 """ESO's own template functions (runtime/template/v2: pkcs12.go, pem.go, pem_chain.go, jwk.go,
 yaml.go, decrypt.go) with their Go signatures and ESO's error texts.
 
-Why here and not in `asyncso.template_pki`: the Jinja engine's helpers have their own messages
-and take arguments in Python order; ESO's functions take the piped value last
+Why here and not in `templates.pki`: the Jinja engine's helpers have their own messages and take
+arguments in Python order; ESO's functions take the piped value last
 (`{{ .p12 | pkcs12keyPass "pw" }}`), return Go errors (`unable to decode pkcs12 with password:
 ...`), and a few behave differently from the Jinja helpers (a private JWK given to
-`jwkPublicKeyPem` fails as in ESO). PEM framing and chain ordering are shared with
-`template_pki`, which ports Go's encoding/pem already.
+`jwkPublicKeyPem` fails as in ESO). What has the same semantics is shared with `templates.pki`:
+PEM framing (a port of Go's encoding/pem), chain ordering and selection, SANs, the PKCS#12
+encryption, JWK decoding.
 """
 
 from __future__ import annotations
@@ -147,15 +148,7 @@ def _ca_certs(text: str) -> list[x509.Certificate]:
 
 
 def _encryption(password: str) -> Any:
-    if password == "":
-        return serialization.NoEncryption()
-    return (
-        serialization.PrivateFormat.PKCS12.encryption_builder()
-        .kdf_rounds(2048)
-        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-        .hmac_hash(hashes.SHA256())
-        .build(_bytes(password))
-    )
+    return template_pki.pkcs12_encryption(_bytes(password))
 
 
 def _to_pkcs12(
@@ -203,14 +196,9 @@ registry.add("pemTruststoreToPKCS12Pass", pem_truststore_to_pkcs12_pass, STRING,
 # --- PEM -------------------------------------------------------------------------------------
 
 
-def _trim_junk(text: str) -> str:
-    index = text.find("-----BEGIN")
-    return text if index < 0 else text[index:]
-
-
 @registry.func("filterPEM", params=(STRING, STRING))
 def filter_pem(pem_type: str, data: str) -> str:
-    rest = _trim_junk(data)
+    rest = template_pki.trim_junk(data)
     kept: list[str] = []
     while True:
         block, rest = template_pki.pem_decode(rest)
@@ -234,69 +222,21 @@ def _chain(data: str) -> list[x509.Certificate]:
     return _order(certs)
 
 
-def _aki(cert: x509.Certificate) -> bytes | None:
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
-    except x509.ExtensionNotFound:
-        return None
-    return ext.value.key_identifier
-
-
-def _ski(cert: x509.Certificate) -> bytes:
-    try:
-        return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
-    except x509.ExtensionNotFound:
-        return b""
-
-
-def _is_root(cert: x509.Certificate) -> bool:
-    aki = _aki(cert)
-    return not aki or aki == _ski(cert)
-
-
 @registry.func("filterCertChain", params=(STRING, STRING))
 def filter_cert_chain(cert_type: str, data: str) -> str:
-    ordered = _chain(data)
-    if cert_type == "leaf":
-        leaf = ordered[0]
-        aki = _aki(leaf)
-        if aki is not None and aki != _ski(leaf):
-            return _cert_pem(leaf)
-    elif cert_type == "intermediate":
-        if len(ordered) < 2:
-            return ""
-        kept = []
-        for cert in ordered[1:]:
-            if _is_root(cert):
-                break
-            kept.append(_cert_pem(cert))
-        return "".join(kept)
-    elif cert_type == "root" and _is_root(ordered[-1]):
-        return _cert_pem(ordered[-1])
-    return ""
+    return "".join(_cert_pem(cert) for cert in template_pki.select_chain(_chain(data), cert_type))
 
 
 @registry.func("certSANs", params=(STRING,))
 def cert_sans(data: str) -> gotypes.GoSlice:
-    block, _ = template_pki.pem_decode(_trim_junk(data))
+    block, _ = template_pki.pem_decode(template_pki.trim_junk(data))
     if block is None:
         raise GoError("failed to decode PEM block")
     try:
         cert = x509.load_der_x509_certificate(block.data)
     except ValueError:
         raise GoError(f"failed to parse certificate: {ERR_MALFORMED_CERT}") from None
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return gotypes.StringSlice()
-    return gotypes.StringSlice(
-        [
-            *san.get_values_for_type(x509.DNSName),
-            *(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
-            *san.get_values_for_type(x509.RFC822Name),
-            *san.get_values_for_type(x509.UniformResourceIdentifier),
-        ]
-    )
+    return gotypes.StringSlice(template_pki.san_values(cert))
 
 
 # --- JWK -------------------------------------------------------------------------------------

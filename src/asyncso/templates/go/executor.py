@@ -544,7 +544,9 @@ class _State:
             argv = [callee, *argv]
             impl = _call_builtin
         try:
-            return impl(*argv)
+            result = impl(*argv)
+            self.budget.check_time()  # a costly call (bcrypt, keys) must not run on unchecked
+            return result
         except GoError as exc:
             self.node = node
             self.errorf(f"error calling {name}: {exc}")

@@ -9,6 +9,7 @@ else double-quoted, single-quoted when plain is not allowed, literal blocks for 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -608,22 +609,147 @@ def marshal(value: Any) -> str:
 # --- fromYaml ---------------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML 1.1 without aliases expanding (a billion laughs stays small) and timestamps."""
+# --- go-yaml v2's resolve, for decoding ----------------------------------------------------------
+
+TAG_STR = "tag:yaml.org,2002:str"
+TAG_INT = "tag:yaml.org,2002:int"
+TAG_FLOAT = "tag:yaml.org,2002:float"
+TAG_BOOL = "tag:yaml.org,2002:bool"
+TAG_NULL = "tag:yaml.org,2002:null"
+TAG_MERGE = "tag:yaml.org,2002:merge"
+TAG_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_GO_PLAIN_TAG = "tag:asyncso,2024:go-plain"
+_RESOLVED: dict[str, tuple[str, Any]] = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE"), (TAG_BOOL, True)),
+    **dict.fromkeys(("on", "On", "ON"), (TAG_BOOL, True)),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE"), (TAG_BOOL, False)),
+    **dict.fromkeys(("off", "Off", "OFF"), (TAG_BOOL, False)),
+    **{text: (TAG_NULL, None) for text in ("", "~", "null", "Null", "NULL")},
+    **{text: (TAG_FLOAT, math.nan) for text in (".nan", ".NaN", ".NAN")},
+    **{text: (TAG_FLOAT, math.inf) for text in (".inf", ".Inf", ".INF", "+.inf", "+.Inf")},
+    "+.INF": (TAG_FLOAT, math.inf),
+    **{text: (TAG_FLOAT, -math.inf) for text in ("-.inf", "-.Inf", "-.INF")},
+    "<<": (TAG_MERGE, "<<"),
+}
+_DIGITS = {2: "01", 8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
+#: Longer numbers than this cannot fit 64 bits in any base; they are not parsed digit by digit
+#: (Python's big-integer parsing is quadratic, and a rendered text can be 1 MiB).
+_LONGEST_INT = 80
+
+
+def _parse_int(text: str, *, unsigned: bool) -> int:
+    """strconv.ParseInt/ParseUint(text, 0, 64), raising SyntaxErr or RangeErr; long inputs are
+    classified without building the number."""
+    if len(text) <= _LONGEST_INT:
+        if unsigned:
+            return strconv.parse_uint(text, 0, 64)
+        return strconv.parse_int(text, 0, 64)
+    body = text[1:] if text[:1] in "+-" and not unsigned else text
+    base, digits = 10, body
+    if body[:1] == "0" and len(body) > 1:
+        prefixes = {"b": 2, "o": 8, "x": 16}
+        base = prefixes.get(body[1].lower(), 8)
+        digits = body[2:] if body[1].lower() in prefixes else body[1:]
+    if not digits or any(ch not in _DIGITS[base] for ch in digits):
+        raise strconv.SyntaxErr
+    raise strconv.RangeErr
+
+
+def resolve_plain(text: str) -> tuple[str, Any]:
+    """go-yaml v2's `resolve("", text)` for a plain scalar: its tag and value.
+
+    Unlike YAML 1.1 as PyYAML reads it: no base-60 numbers (`12:30` is a string), floats need
+    no dot (`1e3`, `09`), integers parse as Go's `strconv.ParseInt(s, 0, 64)` (`0o17`, `0b1`),
+    a number too large for 64 bits is a float when it looks like one, and a timestamp stays its
+    text (decoded into `interface{}`, go-yaml v2 keeps the string).
+    """
+    if text in _RESOLVED:
+        return _RESOLVED[text]
+    hint = text[:1]
+    if hint == ".":
+        if re.fullmatch(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?", text):
+            with contextlib.suppress(ValueError):
+                return TAG_FLOAT, strconv.parse_float(text)
+        return TAG_STR, text
+    if not hint or hint not in "+-0123456789":
+        return TAG_STR, text
+    if _is_timestamp(text):
+        return TAG_TIMESTAMP, text
+    plain = text.replace("_", "")
+    with contextlib.suppress(ValueError):
+        return TAG_INT, _parse_int(plain, unsigned=False)
+    range_error = False
+    try:
+        return TAG_INT, _parse_int(plain, unsigned=True)
+    except strconv.RangeErr:
+        range_error = True
+    except ValueError:
+        pass
+    if _YAML_FLOAT.match(plain):
+        with contextlib.suppress(ValueError):
+            number = strconv.parse_float(plain)
+            if not math.isinf(number):
+                return TAG_FLOAT, number
+    if plain.startswith("0b"):
+        for unsigned in (False, True):
+            with contextlib.suppress(ValueError):
+                return TAG_INT, _parse_int("0b" + plain[2:], unsigned=unsigned)
+    elif plain.startswith("-0b"):
+        with contextlib.suppress(ValueError):
+            return TAG_INT, _parse_int("-0b" + plain[3:], unsigned=False)
+    if range_error:  # Go: a big.Int; as JSON it is a number too large for int64 and uint64
+        with contextlib.suppress(ValueError):
+            return TAG_FLOAT, float(plain) if plain.isdigit() else math.inf
+    return TAG_STR, text
+
+
+class Loader(yaml.SafeLoader):
+    """YAML as go-yaml v2 reads it: its plain-scalar resolution (`resolve_plain`), aliases
+    refused (a billion laughs stays small)."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             raise yaml.YAMLError("yaml: aliases are not supported")
         return super().compose_node(parent, index)
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode and implicit[0]:
+            return TAG_MERGE if value == "<<" else _GO_PLAIN_TAG
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-# go-yaml v2 also reads y/Y/n/N as booleans, and 0o17 as an integer (strconv base 0).
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
-_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?0o[0-7_]+$"), list("-+0"))
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        """Keys become JSON keys as sigs.k8s.io/yaml makes them (so `1` and `true` stay two
+        keys, as in Go); a later duplicate wins."""
+        self.flatten_mapping(node)
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            mapping[json_key(key)] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+def json_key(key: Any) -> str:
+    """sigs.k8s.io/yaml's map key conversion: strings as they are, ints in decimal, floats as
+    float32 `%g` (`.inf`, `-.inf`, `.nan`), bools; any other key is an error."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key)
+    if isinstance(key, float):
+        text = strconv.format_float(key, "g", -1, 32)
+        return {"+Inf": ".inf", "-Inf": "-.inf", "NaN": ".nan"}.get(text, text)
+    kind = "<nil>" if key is None else type(key).__name__
+    raise yaml.YAMLError(f"unsupported map key of type: {kind}")
+
+
+def _construct_plain(loader: yaml.SafeLoader, node: Any) -> Any:
+    return resolve_plain(str(loader.construct_scalar(node)))[1]
+
+
+def _construct_text(loader: yaml.SafeLoader, node: Any) -> str:
+    return str(loader.construct_scalar(node))
 
 
 def _construct_bool(loader: yaml.SafeLoader, node: Any) -> bool:
@@ -638,29 +764,16 @@ def _construct_int(loader: yaml.SafeLoader, node: Any) -> int:
         return int(yaml.SafeLoader.construct_yaml_int(loader, node))
 
 
-_Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
-_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
-
-def _json_key(key: Any) -> str:
-    if isinstance(key, str):
-        return key
-    if isinstance(key, bool):
-        return "true" if key else "false"
-    if isinstance(key, int):
-        return str(key)
-    if isinstance(key, float):
-        return strconv.format_float(key, "g", -1)
-    if key is None:
-        return "null"
-    raise GoError(
-        f"error converting YAML to JSON: Unsupported map key of type: {type(key).__name__}"
-    )
+Loader.add_constructor(_GO_PLAIN_TAG, _construct_plain)
+Loader.add_constructor(TAG_BOOL, _construct_bool)
+Loader.add_constructor(TAG_INT, _construct_int)
+Loader.add_constructor(TAG_TIMESTAMP, _construct_text)
+_Loader = Loader
 
 
 def _to_go(value: Any) -> Any:
     if isinstance(value, dict):
-        return gotypes.IfaceMap((_json_key(k), _to_go(v)) for k, v in value.items())
+        return gotypes.IfaceMap((k, _to_go(v)) for k, v in value.items())
     if isinstance(value, list):
         return gotypes.IfaceSlice(_to_go(v) for v in value)
     if isinstance(value, bool) or value is None:

@@ -1107,11 +1107,59 @@ def _methods() -> dict[str, Method]:
         "After": m(lambda t, u: (t.unix, t.nsec) > (u.unix, u.nsec), TIME),
         "Equal": m(lambda t, u: (t.unix, t.nsec) == (u.unix, u.nsec), TIME),
         "Sub": m(lambda t, u: GoDuration((t.unix - u.unix) * SECOND + t.nsec - u.nsec), TIME),
+        "Truncate": m(lambda t, d: _truncate(t, int(d), rounding=False), DURATION),
+        "Round": m(lambda t, d: _truncate(t, int(d), rounding=True), DURATION),
+        "Compare": m(lambda t, u: _compare((t.unix, t.nsec), (u.unix, u.nsec)), TIME),
+        "IsDST": m(_is_dst),
+        "MarshalJSON": m(lambda t: _marshal(t, "MarshalJSON", quote=True)),
+        "MarshalText": m(lambda t: _marshal(t, "MarshalText", quote=False)),
         "Date": refused("Date", 3),
         "Clock": refused("Clock", 3),
         "Zone": refused("Zone", 2, "int"),
         "ISOWeek": refused("ISOWeek", 2, "int"),
     }
+
+
+#: Seconds from Go's zero time (January 1, year 1, UTC) to the Unix epoch.
+_ZERO_TO_UNIX = 62135596800
+
+
+def _truncate(t: GoTime, d: int, *, rounding: bool) -> GoTime:
+    """Time.Truncate / Time.Round: to a multiple of `d` since the zero time (no monotonic)."""
+    stripped = GoTime(t.unix, t.nsec, t.loc)
+    if d <= 0:
+        return stripped
+    remainder = ((t.unix + _ZERO_TO_UNIX) * SECOND + t.nsec) % d
+    if rounding and remainder + remainder >= d:
+        return stripped.add(d - remainder)
+    return stripped.add(-remainder)
+
+
+def _compare(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return (a > b) - (a < b)
+
+
+def _is_dst(t: GoTime) -> bool:
+    if t.loc.zone is None:
+        return False
+    try:
+        moment = datetime.datetime.fromtimestamp(t.unix, tz=t.loc.zone)
+    except (OverflowError, OSError, ValueError):
+        return False
+    return bool(moment.dst())
+
+
+def _marshal(t: GoTime, name: str, *, quote: bool) -> gotypes.GoSlice:
+    """Time.MarshalJSON / MarshalText: RFC 3339 with nanoseconds, as []byte."""
+    year = t.abs_parts()[0]
+    if not 0 <= year <= 9999:
+        raise GoError(f"Time.{name}: year outside of range [0,9999]")
+    _, offset = t.zone()
+    if abs(offset) >= 24 * 3600:
+        raise GoError(f"Time.{name}: timezone hour outside of range [0,23]")
+    text = t.format("2006-01-02T15:04:05.999999999Z07:00")
+    data = ('"' + text + '"' if quote else text).encode()
+    return gotypes.ByteSlice(gotypes.Uint8(b) for b in data)
 
 
 def _add_date(t: GoTime, years: int, months: int, days: int) -> GoTime:

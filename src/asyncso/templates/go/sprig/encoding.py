@@ -274,13 +274,24 @@ for _prefix in ("", "os"):
 # --- simple crypto -------------------------------------------------------------------------
 
 
-def _bcrypt(password: str) -> str:
+BCRYPT_COST = 10  # Go's bcrypt.DefaultCost
+
+
+def bcrypt_hash(data: bytes) -> str:
+    """Go's `bcrypt.GenerateFromPassword(data, DefaultCost)`: `$2a$10$…`; ValueError past 72
+    bytes (Go's ErrPasswordTooLong). Shared with the Jinja engine's `bcrypt`."""
     import bcrypt
 
-    data = gotypes.to_bytes(password)
     if len(data) > 72:
-        return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes"
-    return bcrypt.hashpw(data, bcrypt.gensalt(rounds=10, prefix=b"2a")).decode()
+        raise ValueError("bcrypt: password length exceeds 72 bytes")
+    return bcrypt.hashpw(data, bcrypt.gensalt(rounds=BCRYPT_COST, prefix=b"2a")).decode()
+
+
+def _bcrypt(password: str) -> str:
+    try:
+        return bcrypt_hash(gotypes.to_bytes(password))
+    except ValueError as exc:
+        return f"failed to encrypt string with bcrypt: {exc}"
 
 
 registry.add("bcrypt", _bcrypt, STRING)

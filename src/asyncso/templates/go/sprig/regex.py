@@ -59,6 +59,15 @@ class _Compiled:
         self.expr = expr
 
 
+def wrap(regex: Any) -> _Compiled:
+    """A pattern compiled elsewhere with RE2 (`keymapping`'s rewrites), for `replace_all`."""
+    names = {
+        (gotypes.from_bytes(name) if isinstance(name, bytes) else name): index
+        for name, index in (regex.groupindex or {}).items()
+    }
+    return _Compiled(regex, names, regex.pattern)
+
+
 @functools.lru_cache(maxsize=256)
 def compile_go(expr: str) -> _Compiled:
     """regexp.Compile; raises GoError with Go's message."""

@@ -226,7 +226,35 @@ def _version_methods() -> dict[str, Method]:
         "IncPatch": m(lambda v: inc(v, "patch")),
         "IncMinor": m(lambda v: inc(v, "minor")),
         "IncMajor": m(lambda v: inc(v, "major")),
+        "SetPrerelease": m(lambda v, pre: _with(v, pre=pre), STRING),
+        "SetMetadata": m(lambda v, meta: _with(v, metadata=meta), STRING),
+        "MarshalJSON": m(lambda v: _bytes(v.marshal_json())),
+        "MarshalText": m(lambda v: _bytes(v.go_string())),
+        "Value": m(lambda v: v.go_string()),
     }
+
+
+def _with(v: Version, *, pre: str | None = None, metadata: str | None = None) -> VersionValue:
+    """Version.SetPrerelease / SetMetadata: a copy with the part replaced (validated)."""
+    if pre:
+        _validate_prerelease(pre)
+    if metadata:
+        _validate_metadata(metadata)
+    out = VersionValue(
+        v.major,
+        v.minor,
+        v.patch,
+        v.pre if pre is None else pre,
+        v.metadata if metadata is None else metadata,
+        "",
+    )
+    prefix = "v" if v.original[:1] == "v" else ""
+    out.original = prefix + out.go_string()
+    return out
+
+
+def _bytes(text: str) -> gotypes.GoSlice:
+    return gotypes.ByteSlice(gotypes.Uint8(b) for b in text.encode("utf-8", "surrogateescape"))
 
 
 Version.go_methods = _version_methods()
@@ -245,6 +273,11 @@ VersionValue.go_methods = {
         "IncPatch",
         "IncMinor",
         "IncMajor",
+        "SetPrerelease",
+        "SetMetadata",
+        "MarshalJSON",
+        "MarshalText",
+        "Value",
     }
 }
 
