@@ -62,8 +62,9 @@ STORE: dict[str, str] = {
 #: Implemented fields whose accepted values differ from ESO's: path → what asyncso accepts.
 LIMITS: dict[str, str] = {
     ".spec.target.template.engineVersion": (
-        "`jinja` (asyncso's default, sandboxed Jinja); ESO's Go templates (`v2`) are refused "
-        "with a clear condition for now (docs/templates.md)"
+        "`v2` (the default, as in ESO: Go's text/template with sprig's and ESO's functions; "
+        "the few differences are listed in docs/templates.md), and also `jinja` (asyncso's "
+        "sandboxed Jinja, opt-in)"
     ),
     ".spec.provider.aws.service": (
         "`CertificateManager` reads one exportable certificate by ARN (`data[].remoteRef.key`) as "

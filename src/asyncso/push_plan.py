@@ -23,7 +23,7 @@ from asyncso import (
     stores,
     timing,
 )
-from asyncso.templates import jinja, limits
+from asyncso.templates import engines, jinja, limits
 
 MSG_GENERATOR = (
     "spec.selector.generatorRef: generators are not supported yet; "
@@ -243,7 +243,8 @@ def plan_entries(
 ) -> list[Planned]:
     """`dataTo` expanded for `target`, merged with `data` (explicit entries win for the same
     source key), each with the value source it pushes (converted as its strategy says)."""
-    expanded, bundles = _expand_data_to(data, data_to_for(ps.spec.data_to, target))
+    engine = ps.spec.template.engine_version if ps.spec.template is not None else "v2"
+    expanded, bundles = _expand_data_to(data, data_to_for(ps.spec.data_to, target), engine=engine)
     explicit = [(f"spec.data[{i}]", item) for i, item in enumerate(ps.spec.data)]
     taken = {_original_key(item, data) for _, item in explicit}
     merged = [(w, item) for w, item in expanded if item.match.secret_key not in taken] + explicit
@@ -294,7 +295,10 @@ def _original_key(item: model_push.PushSecretData, data: Mapping[str, bytes]) ->
 
 
 def _expand_data_to(
-    data: Mapping[str, bytes], data_to: Sequence[tuple[int, model_push.PushSecretDataTo]]
+    data: Mapping[str, bytes],
+    data_to: Sequence[tuple[int, model_push.PushSecretDataTo]],
+    *,
+    engine: model.TemplateEngine,
 ) -> tuple[list[tuple[str, model_push.PushSecretData]], dict[str, dict[str, bytes]]]:
     """ESO's `expandDataTo`: per-key entries (or one bundle entry per `remoteKey`), and for each
     bundle the matched keys it carries."""
@@ -316,7 +320,7 @@ def _expand_data_to(
             bundles[item.remote_key] = {k: converted[k] for k in matched}
             new = [(where, _data(item, "", item.remote_key))]
         else:
-            key_map = _rewritten(matched, item.rewrite, where=where)
+            key_map = _rewritten(matched, item.rewrite, where=where, engine=engine)
             new = [(where, _data(item, original[k], key_map[k])) for k in sorted(key_map)]
         for source, remote in key_map.items():
             if not remote:
@@ -346,9 +350,15 @@ def _data(
 
 
 def _rewritten(
-    keys: Sequence[str], rewrites: Sequence[model_push.PushSecretRewrite], *, where: str
+    keys: Sequence[str],
+    rewrites: Sequence[model_push.PushSecretRewrite],
+    *,
+    where: str,
+    engine: model.TemplateEngine,
 ) -> dict[str, str]:
-    """Source key → remote key after each rewrite in order (ESO's `rewriteWithKeyMapping`)."""
+    """Source key → remote key after each rewrite in order (ESO's `rewriteWithKeyMapping`). A
+    `transform` is a Go template over `.value`, as in ESO, unless the PushSecret's template says
+    `engineVersion: jinja` (the same engine selection as an ExternalSecret's rewrites)."""
     key_map = {k: k for k in keys}
     for index, op in enumerate(rewrites):
         at = f"{where}.rewrite[{index}]"
@@ -356,10 +366,13 @@ def _rewritten(
             pattern = keymapping.compile_pattern(op.regexp.source, where=f"{at}.regexp.source")
             target = op.regexp.target
             key_map = {k: keymapping.go_replace_all(pattern, v, target) for k, v in key_map.items()}
-        elif op.transform is not None:
+        elif op.transform is not None and engine == "jinja":
             with limits.budget():
                 key_map = {
                     k: jinja.render(op.transform.template, {"value": v}, where=f"{at}.transform")
                     for k, v in key_map.items()
                 }
+        elif op.transform is not None:
+            rename = engines.go_transform(op.transform.template, where=f"{at}.transform")
+            key_map = {k: rename(v) for k, v in key_map.items()}
     return key_map

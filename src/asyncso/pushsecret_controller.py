@@ -44,7 +44,7 @@ from asyncso import (
     watch,
 )
 from asyncso.providers import push_registry
-from asyncso.templates import apply
+from asyncso.templates import apply, engines
 
 log = logging.getLogger("asyncso.pushsecret")
 
@@ -267,7 +267,9 @@ class PushSecretController:
         self, ps: model_push.PushSecret, data: dict[str, bytes]
     ) -> dict[str, bytes]:
         """`spec.template` over the Secret's data; ESO's PushSecret templates render into the
-        Secret's data, so the keys not templated stay (mergePolicy Merge)."""
+        Secret's data, so the keys not templated stay (mergePolicy Merge). The engine is chosen
+        as for an ExternalSecret: Go (ESO's) unless `engineVersion: jinja`, with the
+        operator's template delimiters."""
         template = ps.spec.template
         if template is None:
             return dict(data)
@@ -287,7 +289,13 @@ class PushSecretController:
                 raise errors.TemplateError(f"templateFrom: Secret {name!r} not found")
             secrets[name] = found.data
         sources = apply.TemplateSources(config_maps=config_maps, secrets=secrets)
-        content = await asyncio.to_thread(apply.apply_template, template, data, sources=sources)
+        delimiters = engines.Delimiters(
+            left=self.settings.template_left_delimiter,
+            right=self.settings.template_right_delimiter,
+        )
+        content = await asyncio.to_thread(
+            apply.apply_template, template, data, sources=sources, delimiters=delimiters
+        )
         return content.data
 
     # --- deletes -------------------------------------------------------------------------------

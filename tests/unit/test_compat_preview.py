@@ -46,13 +46,13 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: tpl}
 data:
-  dsn: "postgres://{{ user }}:{{ pw }}@db"
+  dsn: "postgres://{{ .user }}:{{ .pw }}@db"
 ---
 apiVersion: v1
 kind: Secret
 metadata: {name: tpl-secret}
 stringData:
-  extra: "{{ user }}-x"
+  extra: "{{ .user }}-x"
 """
 AWS_STORE = """
 apiVersion: external-secrets.io/v1

@@ -280,7 +280,7 @@ async def test_a_configmap_template_and_merge_policies() -> None:
         metadata=model.ObjectMeta(name="es1", namespace=NS, resource_version="1"),
         data={"foreign": "kept"},
     )
-    template = {"data": {"dsn": "db://{{ user }}:{{ pw }}"}, "mergePolicy": "Merge"}
+    template = {"data": {"dsn": "db://{{ .user }}:{{ .pw }}"}, "mergePolicy": "Merge"}
     target = {**CONFIGMAP, "creationPolicy": "CreateOrMerge", "template": template}
     result = await world.sync(target=target, data=[], data_from=[{"extract": {"key": "db"}}])
     assert result.ok

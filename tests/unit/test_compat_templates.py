@@ -1,5 +1,6 @@
-"""Template behaviour where asyncso used to differ from ESO: data keys that are Python keywords,
-templateFrom targets in any case, `valuesDecodingStrategy`."""
+"""Template behaviour where asyncso used to differ from ESO: data keys that are Python keywords
+(a Jinja matter: `engineVersion: jinja`), templateFrom targets in any case,
+`valuesDecodingStrategy` (ESO's behaviour, so in Go templates, the default engine)."""
 
 from __future__ import annotations
 
@@ -22,19 +23,21 @@ def render(values: dict[str, bytes], **template: Any) -> model.SecretContent:
 @pytest.mark.parametrize("word", ["pass", "from", "class", "global", "import", "def", "in", "if"])
 def test_a_data_key_that_is_a_python_keyword_is_a_name(word: str) -> None:
     """Real secrets often have a `pass` key; Jinja accepts such names (`{{ pass }}`)."""
-    out = render({word: b"s3cret"}, data={"out": f"{{{{ {word} }}}}!"})
+    out = render({word: b"s3cret"}, data={"out": f"{{{{ {word} }}}}!"}, engine_version="jinja")
     assert out.data == {"out": b"s3cret!"}
 
 
 def test_every_python_keyword_but_jinjas_literals_and_not() -> None:
     words = [w for w in keyword.kwlist if w not in ("True", "False", "None")]
     values = {w: w.encode() for w in words}
-    out = render(values, data={w: f"{{{{ {w} }}}}" for w in words if w != "not"})
+    data = {w: f"{{{{ {w} }}}}" for w in words if w != "not"}
+    out = render(values, data=data, engine_version="jinja")
     assert out.data == {w: w.encode() for w in words if w != "not"}
 
 
 def test_jinja_literal_words_stay_reachable_through_values() -> None:
-    out = render({"not": b"n", "None": b"x"}, data={"a": '{{ values["not"] }}{{ values["None"] }}'})
+    data = {"a": '{{ values["not"] }}{{ values["None"] }}'}
+    out = render({"not": b"n", "None": b"x"}, data=data, engine_version="jinja")
     assert out.data == {"a": b"nx"}
 
 
@@ -66,12 +69,12 @@ def test_values_decoding_strategy_decodes_each_rendered_value(
                 values_decoding_strategy=strategy,  # type: ignore[arg-type]
             ),
             model.TemplateFrom(
-                literal="cert: '{{ cert }}'",
+                literal="cert: '{{ .cert }}'",
                 values_decoding_strategy=strategy,  # type: ignore[arg-type]
             ),
         ]
     )
-    out = apply.apply_template(template, B64, sources=sources(tpl={"user": "{{ user }}"}))
+    out = apply.apply_template(template, B64, sources=sources(tpl={"user": "{{ .user }}"}))
     assert out.data == expected
 
 
@@ -79,7 +82,7 @@ def test_values_decoding_applies_to_labels_and_annotations_too() -> None:
     template = model.Template(
         template_from=[
             model.TemplateFrom(
-                literal="team: '{{ user }}'", target="labels", values_decoding_strategy="Base64"
+                literal="team: '{{ .user }}'", target="labels", values_decoding_strategy="Base64"
             ),
         ]
     )
@@ -87,7 +90,7 @@ def test_values_decoding_applies_to_labels_and_annotations_too() -> None:
 
 
 def test_template_data_is_never_decoded() -> None:
-    out = render(B64, data={"user": "{{ user }}"})
+    out = render(B64, data={"user": "{{ .user }}"})
     assert out.data == {"user": b"YWRtaW4="}
 
 

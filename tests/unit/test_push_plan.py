@@ -191,7 +191,16 @@ def test_reverse_unicode() -> None:
     assert planned[0].entry is not None and planned[0].entry.data["host.name"] == b"h"
 
 
-def test_data_to_per_key_with_match_and_rewrite() -> None:
+@pytest.mark.parametrize(
+    ("template", "transform"),
+    [
+        (None, "{{ .value | upper }}"),  # ESO's: a Go template over .value
+        ({"engineVersion": "jinja"}, "{{ value | upper }}"),  # the engine the template picks
+    ],
+)
+def test_data_to_per_key_with_match_and_rewrite(
+    template: dict[str, Any] | None, transform: str
+) -> None:
     spec = ps(
         dataTo=[
             {
@@ -199,16 +208,24 @@ def test_data_to_per_key_with_match_and_rewrite() -> None:
                 "match": {"regexp": "^(user|pass)$"},
                 "rewrite": [
                     {"regexp": {"source": "(.*)", "target": "app/$1"}},
-                    {"transform": {"template": "{{ value | upper }}"}},
+                    {"transform": {"template": transform}},
                 ],
             }
-        ]
+        ],
+        **({"template": template} if template is not None else {}),
     )
     planned = push_plan.plan_entries(spec, DATA, target())
     assert [(p.data.match.secret_key, p.data.match.remote_ref.remote_key) for p in planned] == [
         ("pass", "APP/PASS"),
         ("user", "APP/USER"),
     ]
+
+
+def test_a_jinja_transform_without_engine_version_says_how_to_choose_jinja() -> None:
+    rewrite = [{"transform": {"template": "{{ value | upper }}"}}]
+    spec = ps(dataTo=[{"storeRef": {"name": "aws"}, "rewrite": rewrite}])
+    with pytest.raises(errors.TemplateError, match="engineVersion: jinja"):
+        push_plan.plan_entries(spec, DATA, target())
 
 
 def test_data_to_bundle_carries_only_the_matched_keys() -> None:

@@ -185,6 +185,21 @@ async def test_template_renders_over_the_source_keys() -> None:
     assert h.remote.remote["db-pw"].value == b"hunter2"  # untemplated keys stay (ESO)
 
 
+async def test_template_is_a_go_template_by_default_with_the_operators_delimiters() -> None:
+    """ESO's PushSecret template is a Go template; the engine and delimiters are chosen as for
+    an ExternalSecret."""
+    data = [{"match": {"secretKey": "dsn", "remoteRef": {"remoteKey": "dsn"}}}]
+    h = Harness(template={"data": {"dsn": "{{ .user }}:{{ .pw | upper }}@db"}}, data=data)
+    await h.sync()
+    assert h.remote.remote["dsn"].value == b"alice:HUNTER2@db"
+    custom = Harness(template={"data": {"dsn": "[[ .user ]]@{{ db }}"}}, data=data)
+    custom.controller.settings = settings.Settings(
+        template_left_delimiter="[[", template_right_delimiter="]]"
+    )
+    await custom.sync()
+    assert custom.remote.remote["dsn"].value == b"alice@{{ db }}"
+
+
 async def test_label_selected_sources_and_data_to_bundle() -> None:
     h = Harness(
         selector={"secret": {"selector": {"matchLabels": {"push": "yes"}}}},

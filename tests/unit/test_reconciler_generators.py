@@ -313,7 +313,6 @@ async def test_an_ecr_token_makes_a_working_dockerconfigjson_with_jinja() -> Non
     await check_dockerconfig("jinja", JINJA_DOCKERCONFIG)
 
 
-@pytest.mark.skip(reason="needs the Go template engine")
 async def test_an_ecr_token_makes_a_working_dockerconfigjson_with_go_templates() -> None:
     await check_dockerconfig("v2", GO_DOCKERCONFIG)
 

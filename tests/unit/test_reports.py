@@ -57,7 +57,7 @@ async def test_a_refused_write_reports_field_and_reason_without_values(
         f'"{SECRET} two": a valid label must be 63 characters or less (team={SECRET} two)',
         reason="Invalid",
     )
-    template = {"metadata": {"labels": {"team": "{{ password }}"}}}
+    template = {"metadata": {"labels": {"team": "{{ .password }}"}}}
     with caplog.at_level(logging.DEBUG):
         result = await world.sync(target={"template": template})
     assert not result.ok
