@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 
 class AsyncsoError(Exception):
@@ -200,17 +200,22 @@ _QUOTED_VALUE = re.compile(r'((?:Invalid|Duplicate|Unsupported) value: )"(?:[^"\
 
 class KnownValues:
     """Every value one sync has seen — fetched values, rendered data, labels, annotations and
-    keys — so that a text from the apiserver or a provider, or our own, can be reported
-    (condition, Event, log) with each of them replaced by `[redacted]`.
+    keys, templates read from Secrets — so that a text from the apiserver, a provider or a
+    template engine, or our own, can be reported (condition, Event, log) with each of them
+    replaced by `[redacted]`. The one redaction of values: the reconciler fills one per sync,
+    and the Go template engine uses one for its own messages (`asyncso render` shows them too).
 
     Why: a refusal quotes what it refused, and what a sync sends is made of secret values; the
     field path and the reason stay, so the message still says what is wrong.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, quoters: Sequence[Callable[[str], str]] = ()) -> None:
         # Kept as given: the forms to look for are built only when a text is redacted, so a
         # sync that succeeds pays nothing but a list append per value.
         self._values: list[bytes | str] = []
+        #: More ways a message may quote a value, each returning the value in quotes (the Go
+        #: engine passes Go's `strconv.Quote`, which `%q` and Go's errors use).
+        self._quoters = tuple(quoters)
 
     def add(self, value: bytes | str) -> None:
         if value:
@@ -221,8 +226,8 @@ class KnownValues:
             self.add(value)
 
     def _forms(self) -> list[str]:
-        """Every way a text may spell a value: as is, base64, and quoted as Go's %q and
-        Python's repr quote it (escaped quotes, newlines); longest first."""
+        """Every way a text may spell a value: as is, base64, quoted as JSON and Python's repr
+        quote it (escaped quotes, newlines), and as the `quoters` quote it; longest first."""
         forms: set[str] = set()
         for value in self._values:
             if isinstance(value, bytes):
@@ -231,17 +236,23 @@ class KnownValues:
             forms.add(value)
             forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
             forms.add(repr(value)[1:-1])
+            forms.update(quote(value)[1:-1] for quote in self._quoters)
         forms.discard("")
         return sorted(forms, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
+        """`text` with every known value replaced. A value shorter than `MIN_BARE_REDACTION` is
+        replaced only where it stands alone: in quotes, or at the end after `: ` (how Go's
+        `fail` and most errors end)."""
         text = _QUOTED_VALUE.sub(rf'\1"{REDACTED}"', text)
         for form in self._forms():
             if form not in text:
                 continue
             if len(form) >= MIN_BARE_REDACTION:
                 text = text.replace(form, REDACTED)
-            else:
-                for quote in ('"', "'"):
-                    text = text.replace(f"{quote}{form}{quote}", f"{quote}{REDACTED}{quote}")
+                continue
+            for quote in ('"', "'"):
+                text = text.replace(f"{quote}{form}{quote}", f"{quote}{REDACTED}{quote}")
+            if text.endswith(f": {form}"):
+                text = text[: -len(form)] + REDACTED
         return text

@@ -312,7 +312,7 @@ class Reconciler:
         seen.add_all(values.values())
         if not values and spec.target.deletion_policy in ("Delete", "Merge"):
             return None
-        content = await self._template(es, values)
+        content = await self._template(es, values, seen=seen)
         _remember_content(seen, content, written=_keys_in_spec(es))
         return content
 
@@ -441,8 +441,10 @@ class Reconciler:
         return made.values
 
     async def _template(
-        self, es: model.ExternalSecret, values: dict[str, bytes]
+        self, es: model.ExternalSecret, values: dict[str, bytes], *, seen: errors.KnownValues
     ) -> model.SecretContent:
+        """`target.template` over `values`; the templates read from Secrets join `seen` (a
+        template kept in a Secret is secret too)."""
         template = es.spec.target.template
         if template is None:
             return model.SecretContent(data=values, labels={}, annotations={}, type="Opaque")
@@ -460,6 +462,7 @@ class Reconciler:
             if secret is None:
                 raise errors.TemplateError(f"templateFrom: Secret {name!r} not found")
             secrets[name] = secret.data
+            seen.add_all(secret.data.values())
         sources = apply.TemplateSources(config_maps=config_maps, secrets=secrets)
         delimiters = engines.Delimiters(
             left=self.settings.template_left_delimiter,

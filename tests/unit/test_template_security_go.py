@@ -11,6 +11,7 @@ import pytest
 
 from asyncso import errors, model
 from asyncso.templates import apply, engines, limits
+from asyncso.templates.go import strconv
 
 SECRET = "hunter2-s3cr3t"
 NO_SOURCES = apply.TemplateSources()
@@ -125,6 +126,8 @@ def test_short_values_are_redacted_where_they_stand_alone() -> None:
     assert "out:1:3" in message  # line and column numbers are left alone
 
 
-def test_redactor_prefers_the_longest_value() -> None:
-    redactor = engines.Redactor(["abcdef", "abc"])
-    assert redactor.redact("x abcdef abc") == "x [redacted] [redacted]"
+def test_the_longest_value_is_redacted_first_in_every_quoting() -> None:
+    known = errors.KnownValues(quoters=(strconv.quote,))
+    known.add_all(["abcdef", "abcd", "tab\there\x01"])
+    assert known.redact("x abcdef abcd") == "x [redacted] [redacted]"
+    assert known.redact('fail: "tab\\there\\x01"') == 'fail: "[redacted]"'  # Go's %q form

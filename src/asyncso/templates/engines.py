@@ -11,7 +11,8 @@ data is every key as `map[string]string`, `missingkey=error`, the configured del
 are wrapped as ESO wraps them (`unable to execute template at key K: unable to parse template at
 key K: template: K:1: ...`, twice in both scopes). Then, unlike ESO, every secret value the sync
 knows is taken out of the message (Go's errors can quote data: `fail .password`,
-`mustToDate "2006" .x`), and a long name (a whole KeysAndValues text) is shortened. All the
+`mustToDate "2006" .x`) by `errors.KnownValues`, the one redaction of values, with Go's quoting
+among the forms it knows; and a long name (a whole KeysAndValues text) is shortened. All the
 renders of one ExternalSecret share one wall-time budget, as the Jinja engine's do.
 
 A Go parse error on a text that Jinja compiles gets `JINJA_HINT`: asyncso's Jinja templates
@@ -30,7 +31,6 @@ from asyncso.templates import go, jinja, limits
 from asyncso.templates.go import limits as go_limits
 from asyncso.templates.go import strconv
 
-REDACTED = "[redacted]"
 JINJA_HINT = (
     " — this looks like a Jinja template: Go templates are the default (engineVersion v2, as in "
     "ESO); set spec.target.template.engineVersion: jinja to render it with Jinja "
@@ -45,9 +45,6 @@ ESO_EXECUTE = "unable to execute template at key {key}: {error}"
 ESO_TRANSFORM_PARSE = "transform failed with failed to parse template: {error}"
 ESO_TRANSFORM_EXECUTE = "transform failed with failed to execute template for key {key}: {error}"
 
-#: Values shorter than this are redacted only where they stand alone (`"ab"`, `: ab` at the
-#: end): replacing every `1` would garble line numbers, and such values are guessable anyway.
-_SHORT = 3
 #: Names (KeysAndValues texts) longer than this, or with a newline, are shown shortened.
 _NAME_CHARS = 64
 
@@ -92,7 +89,7 @@ class GoEngine:
     ) -> None:
         self.values = dict(values)
         self.delimiters = delimiters
-        self.secrets = [*values.values(), *secrets]  # a Redactor is built only for an error
+        self.secrets = [*values.values(), *secrets]  # redacted from messages (`_message`)
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
 
@@ -125,7 +122,9 @@ class GoEngine:
         inner = (ESO_PARSE if exc.phase == go.PHASE_PARSE else ESO_EXECUTE).format(
             key=shown, error=detail
         )
-        message = Redactor(self.secrets).redact(ESO_EXECUTE.format(key=shown, error=inner))
+        known = errors.KnownValues(quoters=(strconv.quote,))
+        known.add_all(self.secrets)
+        message = known.redact(ESO_EXECUTE.format(key=shown, error=inner))
         if exc.phase == go.PHASE_PARSE and looks_like_jinja(text):
             message += JINJA_HINT
         return message
@@ -144,29 +143,6 @@ def looks_like_jinja(text: str) -> bool:
     if "{{" not in text and "{%" not in text:
         return False
     return not jinja.looks_like_go(text[: limits.MAX_TEMPLATE_CHARS]) and jinja.compiles(text)
-
-
-class Redactor:
-    """Takes secret values out of a message: each value, and Go's quoted form of it."""
-
-    def __init__(self, values: Iterable[str]) -> None:
-        forms: set[str] = set()
-        for value in values:
-            if value:
-                forms.add(value)
-                forms.add(strconv.quote(value)[1:-1])
-        self.long = sorted((f for f in forms if len(f) >= _SHORT), key=len, reverse=True)
-        self.short = {f for f in forms if len(f) < _SHORT}
-
-    def redact(self, message: str) -> str:
-        for value in self.long:
-            if value in message:
-                message = message.replace(value, REDACTED)
-        for value in self.short:
-            message = message.replace(f'"{value}"', f'"{REDACTED}"')
-            if message.endswith(f": {value}"):
-                message = message[: -len(value)] + REDACTED
-        return message
 
 
 def go_transform(source: str, *, where: str) -> Callable[[str], str]:
