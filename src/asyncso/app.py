@@ -335,6 +335,7 @@ class Operator:
         if event == "DELETED":
             self.view.drop_externalsecret(key)
             self.scheduler.remove(key)
+            self.reconciler.forget(key)
             self._set_state(key, None)
             return
         item: model.ExternalSecret | view.InvalidObject

@@ -101,14 +101,30 @@ class Reconciler:
         self.health = health or provider_health.ProviderHealth()
         #: Since when each ExternalSecret's syncs have been failing on throttling.
         self._throttled_since: dict[model.Key, float] = {}
-        #: (ExternalSecret, refreshInterval) whose raise to the floor was logged.
-        self._floored: set[tuple[model.Key, str]] = set()
+        #: Per ExternalSecret, the refreshInterval whose raise to the floor was logged.
+        self._floored: dict[model.Key, str] = {}
 
     # --- entry point ---------------------------------------------------------------------------
 
     async def sync(self, key: model.Key) -> scheduler.SyncResult:
         """One sync: the leader gate, then the invalid / foreign / finalizing cases, then
         `_reconcile` (plan and write), then the report (Event, status, metrics, log)."""
+        try:
+            return await self._sync(key)
+        finally:
+            # Deleted while this sync ran: what it noted about `key` must not outlive it.
+            if key not in self.view.externalsecrets:
+                self.forget(key)
+
+    def forget(self, key: model.Key) -> None:
+        """The ExternalSecret `key` is gone: drop every record kept about it between syncs
+        (throttled since, the floor logged, when to regenerate), so memory follows the live
+        ExternalSecrets."""
+        self._throttled_since.pop(key, None)
+        self._floored.pop(key, None)
+        self._regenerate_at.pop(key, None)
+
+    async def _sync(self, key: model.Key) -> scheduler.SyncResult:
         if self.may_write is not None and not self.may_write():
             return RETRY
         item = self.view.externalsecrets.get(key)
@@ -582,10 +598,10 @@ class Reconciler:
 
     def _say_floored(self, es: model.ExternalSecret, key: model.Key, *, floor: float) -> None:
         """Log once per ExternalSecret (and interval) that the floor raised its interval."""
-        mark = (key, es.spec.refresh_interval)
-        if mark in self._floored or not timing.floored(es, floor=floor):
+        interval = es.spec.refresh_interval
+        if self._floored.get(key) == interval or not timing.floored(es, floor=floor):
             return
-        self._floored.add(mark)
+        self._floored[key] = interval
         log.info(
             MSG_FLOORED,
             extra={

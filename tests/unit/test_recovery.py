@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from test_reconciler import NS, World
+from test_reconciler import KEY, NS, World
 from test_scheduler import FakeClock, Result, running, settle
 
 from asyncso import errors, model, plan, provider_health, scheduler, settings
@@ -291,3 +291,29 @@ def test_probes_come_every_four_seconds_then_thin_out_as_the_outage_lasts() -> N
     assert 18 <= len(later) <= 25  # every 20 to 40 s between ten and twenty minutes
     health.answered(STORE)
     assert health.due_probes(now=2000.0) == []
+
+
+async def test_records_of_a_deleted_externalsecret_are_dropped() -> None:
+    """What the reconciler notes about an ExternalSecret between syncs (throttled since when,
+    the floor logged) goes with it: a deletion clears it, also when it lands mid-sync."""
+    throttled = errors.ThrottledError("secretsmanager:GetSecretValue: throttled by AWS")
+    world, _ = _world(Scripted(throttled, b'{"pw":"p"}', throttled), min_refresh_interval=10)
+    rec = world.reconciler
+    assert not (await world.sync(refresh_interval="1s")).ok
+    assert (await world.sync(refresh_interval="1s")).ok
+    assert not (await world.sync(refresh_interval="1s")).ok
+    assert KEY in rec._throttled_since and KEY in rec._floored
+    rec.forget(KEY)  # the watch's DELETED
+    assert KEY not in rec._throttled_since and KEY not in rec._floored
+
+    provider = Scripted(throttled)
+    provider.gate = asyncio.Event()
+    world, _ = _world(provider)
+    rec = world.reconciler
+    sync = asyncio.create_task(world.sync())
+    await asyncio.sleep(0.05)
+    world.view.drop_externalsecret(KEY)  # deleted while the sync waits on the provider
+    rec.forget(KEY)
+    provider.gate.set()
+    assert not (await sync).ok
+    assert KEY not in rec._throttled_since and rec._floored == {} and rec._regenerate_at == {}
