@@ -48,3 +48,38 @@ async def test_repeated_events_are_counted_on_one_event(
         assert [e["count"] for e in again] == [1]
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "api_version"),
+    [
+        ("PushSecret", "external-secrets.io/v1alpha1"),
+        ("ClusterSecretStore", model.API_VERSION),
+        ("SecretStore", model.API_VERSION),
+    ],
+)
+async def test_every_kind_that_reports_counts_its_repeats(
+    kube: kr8s.asyncio.Api,
+    namespace: str,
+    bench: devbench.BenchInfo,
+    kind: str,
+    api_version: str,
+) -> None:
+    """PushSecrets and stores emit Events too: each kind's repeats are counted on one Event that
+    names the kind's own apiVersion, and the same reason on another kind is another Event."""
+    client = await kube_adapter.Kube.connect(str(bench.kubeconfig))
+    try:
+        meta = model.ObjectMeta(name="obj", namespace=namespace, uid=f"uid-{kind}")
+        for _ in range(2):
+            await client.emit_event(meta, kind=kind, type_="Warning", reason="Errored", message="m")
+        await client.emit_event(
+            meta, kind="ExternalSecret", type_="Warning", reason="Errored", message="m"
+        )
+        found = await _events(kube, namespace)
+        by_kind = sorted(
+            (e["involvedObject"]["kind"], e["involvedObject"]["apiVersion"], e["count"])  # type: ignore[index]
+            for e in found
+        )
+        assert by_kind == sorted([(kind, api_version, 2), ("ExternalSecret", model.API_VERSION, 1)])
+    finally:
+        await client.close()
