@@ -550,6 +550,8 @@ TEMPLATES: list[str] = [
     '{{ dict "b" (list 1 "x: y" "yes") "a10" 1.5 "a2" (dict) "c" "multi\\nline" | toYaml }}',
     '{{ list "a" 1 (dict "k" "v") | toYaml }}',
     '{{ toYaml "plain" }}|{{ toYaml "" }}|{{ toYaml nil }}|{{ toYaml 1.5 }}',
+    # go-yaml v2 resolves `<<` as a string (`<` has no resolve hint): plain, never quoted
+    '{{ dict "<<" "<<" "a" (list "<<" "<<x" "=") | toYaml }}|{{ toYaml "<<" }}',
     "{{ .multiline | nindent 4 }}",
     "{{ .pass | b64enc | b64dec }}",
     "{{ .binary | b64enc }}|{{ .binary | len }}|{{ .binary | upper | len }}",

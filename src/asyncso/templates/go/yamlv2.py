@@ -62,7 +62,6 @@ _RESOLVE_MAP = {
     "-.inf",
     "-.Inf",
     "-.INF",
-    "<<",
 }
 _YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
@@ -105,7 +104,7 @@ def _resolves_to_string(text: str) -> bool:
     elif hint == ".":
         kind = "."
     else:
-        return text != "<<"
+        return True  # no hint (`<` among them): go-yaml v2 never looks "<<" up, a string
     if text in _RESOLVE_MAP:
         return False
     if kind == ".":
@@ -629,7 +628,6 @@ _RESOLVED: dict[str, tuple[str, Any]] = {
     **{text: (TAG_FLOAT, math.inf) for text in (".inf", ".Inf", ".INF", "+.inf", "+.Inf")},
     "+.INF": (TAG_FLOAT, math.inf),
     **{text: (TAG_FLOAT, -math.inf) for text in ("-.inf", "-.Inf", "-.INF")},
-    "<<": (TAG_MERGE, "<<"),
 }
 _DIGITS = {2: "01", 8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
 #: Longer numbers than this cannot fit 64 bits in any base; they are not parsed digit by digit
@@ -714,6 +712,8 @@ class Loader(yaml.SafeLoader):
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode and implicit[0]:
+            # A plain `<<` key merges (go-yaml v2's decoder checks the text, not its tag); as a
+            # value it is the string "<<" (`resolve` never looks it up: `<` has no hint).
             return TAG_MERGE if value == "<<" else _GO_PLAIN_TAG
         return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
@@ -768,6 +768,7 @@ Loader.add_constructor(_GO_PLAIN_TAG, _construct_plain)
 Loader.add_constructor(TAG_BOOL, _construct_bool)
 Loader.add_constructor(TAG_INT, _construct_int)
 Loader.add_constructor(TAG_TIMESTAMP, _construct_text)
+Loader.add_constructor(TAG_MERGE, _construct_text)  # `<<` anywhere but as a key
 _Loader = Loader
 
 
