@@ -39,8 +39,17 @@ PRESERVE_UNKNOWN = model.PRESERVE_UNKNOWN
 #: Rules on objects and arrays kept from the models (ESO's one-of structs, non-empty lists).
 _SHAPE_RULES = ("maxProperties", "minProperties", "minItems")
 #: The one default the CRDs carry, as ESO's: a template without `engineVersion` is a Go template
-#: (the model's default says the same for objects stored before the CRD had it).
-DEFAULTS = {".spec.target.template.engineVersion": "v2"}
+#: (the model's default says the same for objects stored before the CRD had it), wherever a kind
+#: embeds a template (ExternalSecret, ClusterExternalSecret, PushSecret, ClusterPushSecret).
+DEFAULTS = {
+    path: "v2"
+    for path in (
+        ".spec.target.template.engineVersion",
+        ".spec.externalSecretSpec.target.template.engineVersion",
+        ".spec.template.engineVersion",
+        ".spec.pushSecretSpec.template.engineVersion",
+    )
+}
 
 _READY_REASON = '.status.conditions[?(@.type=="Ready")].reason'
 _READY_STATUS = '.status.conditions[?(@.type=="Ready")].status'

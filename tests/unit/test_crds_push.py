@@ -82,9 +82,20 @@ def test_kinds_versions_and_scope() -> None:
     assert all(c in crdgen.crds() for c in OURS.values())
 
 
+#: The only defaults these CRDs carry, each ESO's own (a template is a Go template).
+ESO_DEFAULTS = {
+    ".spec.template.engineVersion": "v2",
+    ".spec.pushSecretSpec.template.engineVersion": "v2",
+    ".spec.externalSecretSpec.target.template.engineVersion": "v2",
+}
+
+
 @pytest.mark.parametrize("plural", PLURALS)
 def test_structural(plural: str) -> None:
     for path, node in _walk(_schema(OURS[plural])):
+        if path in ESO_DEFAULTS:
+            assert node.get("default") == ESO_DEFAULTS[path], path
+            node = {k: v for k, v in node.items() if k != "default"}
         assert not {"$ref", "anyOf", "oneOf", "allOf", "default"} & set(node), path
         if node.get(crdgen.PRESERVE_UNKNOWN) and "type" not in node:
             assert path.endswith(".metadata"), f"{path}: free-form JSON only for `metadata`"
@@ -157,3 +168,12 @@ def test_eso_pushsecret_example_decodes() -> None:
         model_cluster.ClusterExternalSecret,
     )
     assert ces.spec.refresh_time == "1m"
+
+
+@pytest.mark.parametrize("plural", PLURALS)
+def test_the_template_engine_defaults_as_esos(plural: str) -> None:
+    theirs = dict(_walk(_schema(_eso(plural))))
+    ours = dict(_walk(_schema(OURS[plural])))
+    paths = [p for p in ESO_DEFAULTS if p in ours]
+    assert len(paths) == 1, paths
+    assert ours[paths[0]]["default"] == theirs[paths[0]]["default"] == "v2"
