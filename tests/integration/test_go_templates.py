@@ -133,8 +133,13 @@ async def test_eso_manifest_with_go_templates_syncs_unchanged(
         "registry-length": "7",
         "username-length": "3",
     }
-    es = await get(kube, f"{GROUP_PATH}/namespaces/{namespace}/externalsecrets/registry")
-    assert es is not None
+
+    async def reported() -> dict[str, Any] | None:
+        # The status is written after the Secret: wait for it rather than read it once.
+        found = await get(kube, f"{GROUP_PATH}/namespaces/{namespace}/externalsecrets/registry")
+        return found if found is not None and ready(found) is not None else None
+
+    es = await eventually(reported, within=30, what="the ExternalSecret's status")
     assert es["spec"]["target"]["template"]["engineVersion"] == "v2"  # ESO's default, stored
     assert ready(es) == ("True", "SecretSynced", "secret synced")
 
