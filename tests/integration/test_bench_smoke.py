@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import uuid
 
 import kr8s
@@ -142,3 +144,25 @@ async def test_localstack_secrets_manager_batch_get(bench: devbench.BenchInfo) -
         assert values == {f"{prefix}/a": '{"user":"alice"}', f"{prefix}/b": "plain-b"}
         with pytest.raises(sm.exceptions.ResourceNotFoundException):
             await sm.get_secret_value(SecretId=f"{prefix}/missing")
+
+
+async def test_ecr_is_served_by_moto_through_the_per_service_variable(
+    bench: devbench.BenchInfo,
+) -> None:
+    """LocalStack's community build refuses ECR; the bench's moto server answers it, reached
+    through `AWS_ENDPOINT_URL_ECR` alone (botocore's per-service variable), while every other
+    service stays on LocalStack (`AWS_ENDPOINT_URL`)."""
+    if not bench.ecr_endpoint_url:
+        pytest.skip("no ECR emulator: AWS_ENDPOINT_URL was given without AWS_ENDPOINT_URL_ECR")
+    assert os.environ[devbench.ECR_ENDPOINT_VAR] == bench.ecr_endpoint_url
+    assert bench.ecr_endpoint_url != bench.aws_endpoint_url
+    session = get_session()
+    keys = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    async with session.create_client("ecr", region_name=bench.aws_region, **keys) as ecr:
+        answer = await ecr.get_authorization_token()
+    data = answer["authorizationData"][0]
+    user, _, password = base64.b64decode(data["authorizationToken"]).partition(b":")
+    assert user == b"AWS" and password
+    assert data["proxyEndpoint"].startswith("https://")
+    async with session.create_client("sts", region_name=bench.aws_region, **keys) as sts:
+        assert (await sts.get_caller_identity())["Account"] == devbench.LOCALSTACK_ACCOUNT

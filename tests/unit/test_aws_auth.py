@@ -110,3 +110,37 @@ def test_missing_parts_are_named() -> None:
     half = {"secretRef": {"accessKeyIDSecretRef": {"name": "a", "key": "k"}}}
     with pytest.raises(errors.InvalidSpecError, match=r"secretAccessKeySecretRef: required"):
         aws_auth.identity_of(store(half), es_namespace="x")
+
+
+ENDPOINT_VARS = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_ECR",
+    "AWS_ECR_ENDPOINT",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_SECRETSMANAGER_ENDPOINT",
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "service", "expected"),
+    [
+        ({}, "ecr", None),
+        ({"AWS_ENDPOINT_URL": "http://all"}, "ecr", "http://all"),
+        # botocore's per-service variable wins over the general one (an explicit endpoint_url
+        # from AWS_ENDPOINT_URL would otherwise hide it from botocore).
+        ({"AWS_ENDPOINT_URL": "http://all", "AWS_ENDPOINT_URL_ECR": "http://ecr"}, "ecr", "http://ecr"),
+        ({"AWS_ENDPOINT_URL": "http://all", "AWS_ENDPOINT_URL_ECR": "http://ecr"}, "sts", "http://all"),
+        # ESO's own variable first.
+        ({"AWS_ENDPOINT_URL_ECR": "http://ecr", "AWS_ECR_ENDPOINT": "http://eso"}, "ecr", "http://eso"),
+        ({"AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://sm"}, "secretsmanager", "http://sm"),
+        ({"AWS_ENDPOINT_URL_ECR": "http://ecr"}, "ecr-public", None),
+    ],
+)
+def test_endpoint_for_honours_eso_then_botocore_then_the_general_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], service: str, expected: str | None
+) -> None:
+    for name in ENDPOINT_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert aws_auth.endpoint_for(service) == expected

@@ -378,7 +378,10 @@ def test_sts_answer_without_credentials() -> None:
         (900, 810),  # a tenth of 15 min
         (300, 240),  # at least a minute early
         (30, expiry.FLOOR),  # nearly expired: not sooner than the floor
-        (-100, expiry.FLOOR),  # expired (or a skewed clock): the floor, no tight loop
+        (1, expiry.FLOOR),  # about to expire: the floor, no tight loop
+        (0, None),  # expired when generated: regenerating at once would not help
+        (-100, None),  # (an emulator's fixed date, a skewed clock): the periodic refresh rules
+        (-10 * 365 * 86400, None),
     ],
 )
 def test_refresh_before_expiry(expires_in: float | None, refresh_in: float | None) -> None:

@@ -10,6 +10,7 @@ bookkeeping after each fetch.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 from typing import Any
 
@@ -321,6 +322,20 @@ async def test_a_short_interval_still_wins_over_expiry() -> None:
     world = World()
     world.put_generator("ECRAuthorizationToken", ECR_SPEC, name="ecr-gen")
     result = await world.sync(data_from=[gen_ref("ECRAuthorizationToken", "ecr-gen")])
+    assert result.next_at == NOW + 3600
+
+
+async def test_a_token_expired_when_generated_does_not_bring_the_refresh_forward() -> None:
+    """moto's ECR answers with a fixed expiry in 2015: regenerating at once (every few seconds,
+    forever) would only bring the same expired token; the periodic refresh applies."""
+    world = World()
+    world.ecr.now = aws_fake.T0 - datetime.timedelta(days=4000)
+    world.put_generator("ECRAuthorizationToken", ECR_SPEC, name="ecr-gen")
+    result = await world.sync(
+        data_from=[gen_ref("ECRAuthorizationToken", "ecr-gen")], refresh_interval="1h"
+    )
+    assert result.ok, world.ready()
+    assert world.data()["username"] == b"AWS"
     assert result.next_at == NOW + 3600
 
 

@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  source {info.workdir / 'bench.env'}")
             print(f"  kube-apiserver: {info.apiserver_url}  (kubeconfig {info.kubeconfig})")
             print(f"  LocalStack:     {info.aws_endpoint_url}")
+            if info.ecr_endpoint_url:
+                print(f"  ECR (moto):     {info.ecr_endpoint_url}")
             print("Ctrl-C stops everything.", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 stop.wait()

@@ -3,6 +3,11 @@
 Why one module: the tests (session fixture), the benchmarks and `make demo` all need the same
 servers started the same way. Prerequisites are installed by the scripts beside this file, and
 a missing one is reported by name (`BenchError`) rather than as a stack trace.
+
+Beside LocalStack runs `moto_server`, the server of moto, the emulator engine that LocalStack
+bundles (from LocalStack's own venv): LocalStack's community build refuses ECR, moto serves
+`ecr:GetAuthorizationToken`. Its URL is `AWS_ENDPOINT_URL_ECR` (botocore's per-service
+variable, which asyncso honours too), so only ECR calls go there.
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ AUDIT_POLICY = {
 }
 AWS_REGION = "us-east-1"
 LOCALSTACK_ACCOUNT = "000000000000"
+#: botocore's per-service endpoint variable for ECR; the bench points it at moto's server.
+ECR_ENDPOINT_VAR = "AWS_ENDPOINT_URL_ECR"
 
 
 class BenchError(RuntimeError):
@@ -63,10 +70,12 @@ class BenchInfo:
     workdir: pathlib.Path
     #: JSON lines, one per request by `OPERATOR_USER` (see `AUDIT_POLICY`).
     audit_log: pathlib.Path | None = None
+    #: moto's server for ECR ("" when the bench did not start one: see `Bench`).
+    ecr_endpoint_url: str = ""
 
     def environ(self) -> dict[str, str]:
         """Environment variables that point clients (kr8s, botocore, asyncso) at the bench."""
-        return {
+        out = {
             "KUBECONFIG": str(self.kubeconfig),
             "AWS_ENDPOINT_URL": self.aws_endpoint_url,
             "AWS_DEFAULT_REGION": self.aws_region,
@@ -74,6 +83,9 @@ class BenchInfo:
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
         }
+        if self.ecr_endpoint_url:
+            out[ECR_ENDPOINT_VAR] = self.ecr_endpoint_url
+        return out
 
 
 def cache_dir() -> pathlib.Path:
@@ -194,7 +206,12 @@ def write_kubeconfig(
 
 
 class Bench:
-    """The running servers. Use as a context manager, or call `start()` and `stop()`."""
+    """The running servers. Use as a context manager, or call `start()` and `stop()`.
+
+    With `with_localstack`, LocalStack and moto's server (for ECR) are started, unless
+    `AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_ECR`) name running ones; a LocalStack given by
+    `AWS_ENDPOINT_URL` without an ECR endpoint leaves ECR unserved (`ecr_endpoint_url` "").
+    """
 
     def __init__(
         self,
@@ -249,8 +266,11 @@ class Bench:
         if self.with_kube:
             apiserver_url, ca_file = self._start_kube(kubeconfig)
         aws_endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+        ecr_endpoint = os.environ.get(ECR_ENDPOINT_VAR, "")
         if self.with_localstack and not aws_endpoint:
             aws_endpoint = self._start_localstack()
+            if not ecr_endpoint:
+                ecr_endpoint = self._start_moto()
         elif aws_endpoint:
             probe = f"{aws_endpoint.rstrip('/')}/_localstack/health"
             _wait(
@@ -269,6 +289,7 @@ class Bench:
             aws_region=AWS_REGION,
             workdir=self.workdir,
             audit_log=self.workdir / "audit.log" if self.with_kube else None,
+            ecr_endpoint_url=ecr_endpoint,
         )
         (self.workdir / "bench.env").write_text(
             "".join(f"export {k}={v}\n" for k, v in self.info.environ().items())
@@ -374,6 +395,23 @@ class Bench:
         }
         proc, log = self._spawn("localstack", [python, "-m", "localstack.runtime.main"], env)
         _wait("LocalStack", lambda: _localstack_ready(url), 180, proc, log)
+        return url
+
+    def _start_moto(self) -> str:
+        """moto's own server from LocalStack's venv (moto-ext, with flask), for ECR."""
+        server = pathlib.Path(find_localstack_python()).parent / "moto_server"
+        if not server.exists():
+            raise BenchError(f"moto_server not found beside LocalStack's Python ({server})")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/root"),
+        }
+        proc, log = self._spawn(
+            "moto", [str(server), "-H", "127.0.0.1", "-p", str(port)], env
+        )
+        _wait("moto_server", lambda: _http_ok(f"{url}/moto-api/"), 60, proc, log)
         return url
 
     def stop(self) -> None:

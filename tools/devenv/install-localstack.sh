@@ -3,13 +3,31 @@
 #
 # Why a separate venv: localstack-core pins a botocore that conflicts with aiobotocore's,
 # and it needs Python >= 3.13. The extra pins are the set verified to start here.
+#
+# flask and flask-cors: LocalStack's emulator engine (moto, bundled as moto-ext) has a server of
+# its own, `moto_server`, which needs them. The bench starts it beside LocalStack for the
+# services that LocalStack's community build refuses, ECR among them (docs/operations.md).
 set -euo pipefail
 cache="${ASYNCSO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/asyncso}"
 venv="$cache/localstack-venv"
-marker="$venv/.asyncso-localstack-2026.3.0"
+# The marker names what is installed; a new name makes existing caches install again.
+marker="$venv/.asyncso-localstack-2026.3.0-moto-server"
+previous="$venv/.asyncso-localstack-2026.3.0"
+moto_server_pins=('flask==3.1.3' 'flask-cors==6.0.5')
 if [ -f "$marker" ]; then
   echo "$venv/bin/python"
   exit 0
+fi
+# A cache made by the previous version of this script lacks only moto_server's packages: add
+# them in place rather than rebuild the venv (a LocalStack may be running from it right now).
+if [ -f "$previous" ] && [ -x "$venv/bin/pip" ]; then
+  echo "devenv: adding moto_server's packages to $venv" >&2
+  if "$venv/bin/pip" install -q --disable-pip-version-check "${moto_server_pins[@]}" >&2; then
+    touch "$marker"
+    echo "$venv/bin/python"
+    exit 0
+  fi
+  echo "devenv: could not add them in place; installing the venv again" >&2
 fi
 py=""
 for cand in "${LOCALSTACK_PYTHON:-}" python3.13 python3.14 "$HOME/.pyenv/versions/3.13.0/bin/python3.13"; do
@@ -35,7 +53,7 @@ mkdir -p "$cache"
 echo "devenv: installing localstack-core into $venv (with $py)" >&2
 if ! "$venv/bin/pip" install -q --disable-pip-version-check \
     'localstack-core[runtime]==2026.3.0' 'cbor2==5.7.1' 'cryptography==44.0.3' \
-    'pyopenssl==24.3.0' 'joserfc<1.1' 'service_identity<24.3' >&2; then
+    'pyopenssl==24.3.0' 'joserfc<1.1' 'service_identity<24.3' "${moto_server_pins[@]}" >&2; then
   echo "devenv: ERROR: pip could not install localstack-core[runtime]==2026.3.0" >&2
   exit 1
 fi

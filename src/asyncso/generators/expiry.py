@@ -3,8 +3,13 @@
 Why: ESO regenerates only on the ExternalSecret's refresh interval, so a 12 h ECR token under a
 24 h interval is dead for half the time. asyncso refreshes before expiry instead: at the
 earlier of the periodic refresh and `expires_at` minus a margin (a tenth of the lifetime, at
-least a minute), never sooner than a floor after now, so a token that is already nearly
-expired (or a clock that disagrees) cannot make a tight loop.
+least a minute), never sooner than a floor after now, so a token that is nearly expired (or a
+clock that disagrees) cannot make a tight loop.
+
+Values that come back already expired (an emulator's fixed date — moto's ECR says 2015 — or a
+clock off by more than the lifetime) do not move the refresh at all: generating again at once
+would only bring another expired token, once per floor, forever. The periodic refresh
+(`refreshInterval`) applies to them as to values that do not expire.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ FLOOR = 10.0
 
 def refresh_at(expires_at: float | None, *, now: float) -> float | None:
     """When to generate again so that values expiring at `expires_at` are never used expired
-    (epoch seconds); None when they do not expire."""
-    if expires_at is None:
+    (epoch seconds); None when they do not expire, or had expired when generated (`now`)."""
+    if expires_at is None or expires_at <= now:
         return None
     lifetime = max(0.0, expires_at - now)
     margin = max(MIN_MARGIN, MARGIN_FRACTION * lifetime)

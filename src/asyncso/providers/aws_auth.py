@@ -49,10 +49,25 @@ SERVICE_ENDPOINT_VARS = {
 }
 
 
+#: botocore's service ids, whose `AWS_ENDPOINT_URL_<ID>` variables botocore honours per service.
+BOTOCORE_SERVICE_IDS = {
+    "secretsmanager": "SECRETS_MANAGER",
+    "ssm": "SSM",
+    "acm": "ACM",
+    "sts": "STS",
+    "ecr": "ECR",
+    "ecr-public": "ECR_PUBLIC",
+}
+
+
 def endpoint_for(service: str) -> str | None:
-    """ESO's per-service variables first, then `AWS_ENDPOINT_URL` (LocalStack, VPC endpoints)."""
+    """ESO's per-service variables first, then botocore's (`AWS_ENDPOINT_URL_ECR`...), then
+    `AWS_ENDPOINT_URL` (LocalStack, VPC endpoints). botocore would apply its own per-service
+    variable, but an explicit `endpoint_url` (from `AWS_ENDPOINT_URL`) would override it."""
+    botocore_id = BOTOCORE_SERVICE_IDS.get(service)
     return (
         os.environ.get(SERVICE_ENDPOINT_VARS.get(service, ""))
+        or (os.environ.get(f"AWS_ENDPOINT_URL_{botocore_id}") if botocore_id else None)
         or os.environ.get("AWS_ENDPOINT_URL")
         or None
     )
