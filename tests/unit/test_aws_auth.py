@@ -128,10 +128,22 @@ ENDPOINT_VARS = (
         ({"AWS_ENDPOINT_URL": "http://all"}, "ecr", "http://all"),
         # botocore's per-service variable wins over the general one (an explicit endpoint_url
         # from AWS_ENDPOINT_URL would otherwise hide it from botocore).
-        ({"AWS_ENDPOINT_URL": "http://all", "AWS_ENDPOINT_URL_ECR": "http://ecr"}, "ecr", "http://ecr"),
-        ({"AWS_ENDPOINT_URL": "http://all", "AWS_ENDPOINT_URL_ECR": "http://ecr"}, "sts", "http://all"),
+        (
+            {"AWS_ENDPOINT_URL": "http://all", "AWS_ENDPOINT_URL_ECR": "http://ecr"},
+            "ecr",
+            "http://ecr",
+        ),
+        (
+            {"AWS_ENDPOINT_URL": "http://all", "AWS_ENDPOINT_URL_ECR": "http://ecr"},
+            "sts",
+            "http://all",
+        ),
         # ESO's own variable first.
-        ({"AWS_ENDPOINT_URL_ECR": "http://ecr", "AWS_ECR_ENDPOINT": "http://eso"}, "ecr", "http://eso"),
+        (
+            {"AWS_ENDPOINT_URL_ECR": "http://ecr", "AWS_ECR_ENDPOINT": "http://eso"},
+            "ecr",
+            "http://eso",
+        ),
         ({"AWS_ENDPOINT_URL_SECRETS_MANAGER": "http://sm"}, "secretsmanager", "http://sm"),
         ({"AWS_ENDPOINT_URL_ECR": "http://ecr"}, "ecr-public", None),
     ],

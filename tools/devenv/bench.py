@@ -408,9 +408,7 @@ class Bench:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": os.environ.get("HOME", "/root"),
         }
-        proc, log = self._spawn(
-            "moto", [str(server), "-H", "127.0.0.1", "-p", str(port)], env
-        )
+        proc, log = self._spawn("moto", [str(server), "-H", "127.0.0.1", "-p", str(port)], env)
         _wait("moto_server", lambda: _http_ok(f"{url}/moto-api/"), 60, proc, log)
         return url
 

@@ -1,8 +1,8 @@
 """In-memory AWS clients for the ECR and STS generators (`aws.EcrClient`, `aws.StsClient`).
 
-Why: LocalStack (community) does not serve ECR (`ecr:GetAuthorizationToken` answers 501
-"not included in your current license plan"), so the ECR generator is proven on these fakes in
-unit tests; STS runs against LocalStack in the integration tests and here only for failures.
+Why: fast, cluster-free tests of what the emulators cannot show — ECR Public (served by neither
+LocalStack nor moto), tokens that expire at chosen times, failures. On the bench, ECR runs
+against moto's server and STS against LocalStack (the integration tests).
 They answer as aiobotocore does (datetimes, botocore's `ClientError`).
 """
 

@@ -3,7 +3,8 @@
 Output keys as ESO's: `username`, `password`, `proxy_endpoint` (private registries only) and
 `expires_at` (Unix seconds). `scope: public` asks ECR Public (`ecr-public`) instead. The token
 lives 12 hours; `Output.expires_at` lets the sync regenerate it before then (`expiry`).
-Endpoints: `AWS_ECR_ENDPOINT` / `AWS_ECR_PUBLIC_ENDPOINT` (ESO's), else `AWS_ENDPOINT_URL`.
+Endpoints: `AWS_ECR_ENDPOINT` / `AWS_ECR_PUBLIC_ENDPOINT` (ESO's), `AWS_ENDPOINT_URL_ECR` /
+`AWS_ENDPOINT_URL_ECR_PUBLIC` (botocore's), else `AWS_ENDPOINT_URL` (`aws_auth.endpoint_for`).
 """
 
 from __future__ import annotations
