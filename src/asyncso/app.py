@@ -180,6 +180,7 @@ class Operator:
                 pushers=self.pushers,
                 config=config,
                 may_write=may_write,
+                generators=self.generators,
             )
         if config.enable_cluster_external_secret_reconciler:
             self.clusterexternalsecrets = clusterexternalsecret_controller.controller(

@@ -256,3 +256,15 @@ class Generated:
     @property
     def values(self) -> dict[str, bytes]:
         return self.output.values
+
+
+@dataclasses.dataclass(frozen=True)
+class StateOwner:
+    """Whose GeneratorStates (ESO's `StatefulResource`): an ExternalSecret, whose state keys are
+    its dataFrom indexes, or a PushSecret, whose one key is `__pushsecret`."""
+
+    kind: str
+    api_version: str
+    namespace: str
+    name: str
+    uid: str

@@ -7,7 +7,7 @@ the core knowing them, and unit tests can pass in-memory doubles.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from asyncso import errors, model, model_generators, model_push
@@ -193,6 +193,19 @@ class GeneratorStates(Protocol):
     ) -> None:
         """Keep (`ok`) or undo the states that generators returned in one fetch of `owner`,
         and flag the states of its `entries` dataFrom entries that are superseded."""
+        ...
+
+    async def settle_owner(
+        self,
+        owner: model_generators.StateOwner,
+        *,
+        keys: Sequence[str],
+        generated: Mapping[str, model_generators.Generated],
+        ok: bool,
+        latest_too: bool = False,
+    ) -> None:
+        """The same for any owner (a PushSecret: the one key `__pushsecret`, whose latest
+        state is retired too: `latest_too`)."""
         ...
 
 

@@ -17,19 +17,31 @@ from asyncso import (
     errors,
     keymapping,
     model,
+    model_generators,
     model_push,
     names,
     selectors,
     stores,
     timing,
 )
+from asyncso.generators import refs
 from asyncso.templates import engines, jinja, limits
 
-MSG_GENERATOR = (
-    "spec.selector.generatorRef: generators are not supported yet; "
-    "select a Secret with spec.selector.secret"
-)
+GENERATOR = "spec.selector.generatorRef"
 BUNDLE = "(bundle)"
+
+
+def state_owner(ps: model_push.PushSecret) -> model_generators.StateOwner:
+    """Whose GeneratorStates a `selector.generatorRef` makes: this PushSecret's (ESO's
+    `StatefulResource`), so they go with it."""
+    meta = ps.metadata
+    return model_generators.StateOwner(
+        kind=model_push.KIND,
+        api_version=ps.api_version or model_push.API_VERSION,
+        namespace=meta.namespace,
+        name=meta.name,
+        uid=meta.uid,
+    )
 
 
 # --- checks --------------------------------------------------------------------------------------
@@ -41,13 +53,12 @@ def validate(ps: model_push.PushSecret) -> None:
     selector = spec.selector
     if (selector.secret is None) == (selector.generator_ref is None):
         raise errors.InvalidSpecError("spec.selector: exactly one of secret or generatorRef")
-    if selector.generator_ref is not None:
-        raise errors.InvalidSpecError(MSG_GENERATOR)
     source = selector.secret
-    assert source is not None
-    if source.name:
+    if selector.generator_ref is not None:
+        refs.check(selector.generator_ref, field=GENERATOR)
+    elif source is not None and source.name:
         names.check_object(source.name, kind="Secret", field="spec.selector.secret.name")
-    elif source.selector is not None:
+    elif source is not None and source.selector is not None:
         selectors.check(source.selector, field="spec.selector.secret.selector")
     else:
         raise errors.InvalidSpecError("spec.selector.secret: name or selector is required")

@@ -94,6 +94,15 @@ def is_due(ps: model_push.PushSecret, *, now: float) -> bool:
     return last is None or now >= last + interval
 
 
+def generates(ps: model_push.PushSecret, *, now: float, kept_for: str | None) -> bool:
+    """Does this sync run the `selector.generatorRef` generator again? ESO runs it on each
+    refresh (`shouldRefresh`: a new spec or metadata, never synced, the interval passed): the
+    pushed values rotate every `refreshInterval`, and once per spec under `0`. A sync between
+    refreshes (a store changed, a retry once the interval has not passed) pushes the values
+    generated last for the same spec (`kept_for`: the `synced_version` they were made for)."""
+    return kept_for != synced_version(ps) or is_due(ps, now=now)
+
+
 def next_refresh(
     ps: model_push.PushSecret, *, synced_at: float, now: float, jitter: float, rand: float
 ) -> float | None:

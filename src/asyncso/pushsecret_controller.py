@@ -13,7 +13,9 @@ deleted, nothing is written when the value is already there. Here: only what
 `syncedPushSecrets` records as ours is ever deleted, a failed push keeps the record of what was
 pushed before (so a later delete still finds it), and no value reaches a log, Event or status.
 Source Secrets are read when a PushSecret syncs (at `refreshInterval`, and at once when the
-PushSecret changes), not watched, as in ESO.
+PushSecret changes), not watched, as in ESO. A `selector.generatorRef` is run on each refresh, as
+in ESO (`push_report.generates`), its values kept in memory for the syncs between refreshes, and
+its GeneratorState kept as ESO keeps it (`generators.registry.values_for`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from asyncso import (
     view,
     watch,
 )
+from asyncso.generators import registry as generator_registry
 from asyncso.providers import push_registry
 from asyncso.templates import apply, engines
 
@@ -53,6 +56,9 @@ RETRY = scheduler.SyncResult(ok=False, next_at=None, retry=True)
 SOURCE = "spec.selector.secret"
 MSG_DELETE_FAILED = "Failed to Delete Secrets from Provider"
 MSG_CLEANUP_FAILED = "failed to cleanup provider secrets"
+MSG_NO_GENERATORS = f"{push_plan.GENERATOR}: generators are not available here"
+#: ESO's name for the Secret a generator's values make.
+GENERATED_SECRET = "___generated-secret"
 
 _decoder = msgspec.json.Decoder(model_push.PushSecret)
 _envelope = msgspec.json.Decoder(model.Envelope)
@@ -60,6 +66,10 @@ _envelope = msgspec.json.Decoder(model.Envelope)
 
 class SourceMissingError(errors.PermanentError):
     """The Secret named by `spec.selector.secret.name` does not exist."""
+
+
+class GeneratorFailedError(errors.PermanentError):
+    """`spec.selector.generatorRef` could not be resolved or its generator failed."""
 
 
 class PushSecretController:
@@ -73,6 +83,7 @@ class PushSecretController:
         may_write: Callable[[], bool] | None = None,
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] = random.random,
+        generators: ports.GeneratorSource | None = None,
     ) -> None:
         self.view = state
         self.kube = kube_client
@@ -81,6 +92,10 @@ class PushSecretController:
         self.may_write = may_write
         self.clock = clock
         self.rand = rand
+        self.generators = generators
+        #: Per PushSecret with a `generatorRef`: the values generated last, and the
+        #: `push_report.synced_version` they were generated for.
+        self._generated: dict[model.Key, tuple[str, dict[str, bytes]]] = {}
         self.pushsecrets: dict[model.Key, model_push.PushSecret | view.InvalidObject] = {}
         self.scheduler = scheduler.Scheduler(
             self.sync, is_due=self._is_due, concurrency=config.syncs_in_flight
@@ -92,6 +107,7 @@ class PushSecretController:
     def on_event(self, event: watch.EventType, key: model.Key, raw: msgspec.Raw) -> None:
         if event == "DELETED":
             self.pushsecrets.pop(key, None)
+            self._generated.pop(key, None)
             self.scheduler.remove(key)
             metrics.forget(
                 metrics.PUSHSECRET_STATUS_CONDITION,
@@ -152,6 +168,8 @@ class PushSecretController:
         ps = item
         if ps.metadata.deletion_timestamp:
             return await self._finalize(ps)
+        if self._awaits_refresh(key, ps):
+            return scheduler.SyncResult(ok=True, next_at=self._is_due(key)[1])
         started = self.clock()
         fields = observability.log_fields(namespace=key[0], name=key[1], kind=model_push.KIND)
         try:
@@ -194,6 +212,8 @@ class PushSecretController:
         namespace = ps.metadata.namespace
         try:
             sources = await self._sources(ps)
+        except GeneratorFailedError as exc:
+            return push_report.failed(f"{push_report.MSG_GET_SOURCE}: {exc}")
         except SourceMissingError:
             if ps.spec.deletion_policy == "Delete" and ps.status.synced_push_secrets:
                 return await self._source_deleted(ps)
@@ -248,7 +268,19 @@ class PushSecretController:
 
     # --- sources and template ------------------------------------------------------------------
 
+    def _awaits_refresh(self, key: model.Key, ps: model_push.PushSecret) -> bool:
+        """A generator's PushSecret woken between refreshes with no values kept (after a
+        restart): nothing to push until its refresh (ESO would not run at all)."""
+        if ps.spec.selector.generator_ref is None or key in self._generated:
+            return False
+        try:
+            return not push_report.is_due(ps, now=self.clock())
+        except errors.InvalidSpecError:
+            return False  # said in the condition by `push_plan.validate`
+
     async def _sources(self, ps: model_push.PushSecret) -> list[model.Secret]:
+        if ps.spec.selector.generator_ref is not None:
+            return [await self._generated_source(ps, ps.spec.selector.generator_ref)]
         source = ps.spec.selector.secret
         assert source is not None  # push_plan.validate
         namespace = ps.metadata.namespace
@@ -256,12 +288,43 @@ class PushSecretController:
             found = await self.kube.get_secret(namespace, source.name, field=SOURCE)
             if found is None:
                 raise SourceMissingError(push_report.MSG_GET_SOURCE)
+            if self.generators is not None:
+                owner = push_plan.state_owner(ps)
+                await generator_registry.retire_push_state(self.generators, owner)
             return [found]
         assert source.selector is not None
         listed = await self.kube.list_secrets(
             namespace, selector=source.selector, field=f"{SOURCE}.selector"
         )
         return sorted(listed, key=lambda s: s.metadata.name)
+
+    async def _generated_source(
+        self, ps: model_push.PushSecret, ref: model.GeneratorRef
+    ) -> model.Secret:
+        """The generator's values as a Secret (ESO's `resolveSecretFromGenerator`): generated
+        afresh when `push_report.generates` says so, else the ones generated last."""
+        if self.generators is None:
+            raise errors.InvalidSpecError(MSG_NO_GENERATORS)
+        meta = ps.metadata
+        key = (meta.namespace, meta.name)
+        kept = self._generated.get(key)
+        version = push_report.synced_version(ps)
+        if push_report.generates(ps, now=self.clock(), kept_for=kept[0] if kept else None):
+            try:
+                values = await generator_registry.values_for(
+                    self.generators,
+                    ref,
+                    namespace=meta.namespace,
+                    where=push_plan.GENERATOR,
+                    owner=push_plan.state_owner(ps),
+                )
+            except errors.AsyncsoError as exc:
+                raise GeneratorFailedError(errors.redact(str(exc))) from None
+            kept = (version, values)
+            self._generated[key] = kept
+        assert kept is not None
+        secret_meta = model.ObjectMeta(name=GENERATED_SECRET, namespace=meta.namespace)
+        return model.Secret(metadata=secret_meta, data=dict(kept[1]))
 
     async def _template(
         self, ps: model_push.PushSecret, data: dict[str, bytes]

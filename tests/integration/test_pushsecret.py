@@ -12,7 +12,16 @@ from typing import Any
 import kr8s.asyncio
 import pytest
 from aiobotocore.session import get_session
-from kube_support import GROUP_PATH, create, delete, eventually, get, merge_patch, ready
+from kube_support import (
+    GROUP_PATH,
+    create,
+    delete,
+    eventually,
+    get,
+    merge_patch,
+    ready,
+    request,
+)
 
 from asyncso import app, model
 from devenv import bench as devbench
@@ -439,3 +448,57 @@ async def test_label_selected_sources_and_data_to_on_the_real_apiserver(
         }
     }
     await delete(kube, ps_path(namespace, "bulk"))
+
+
+async def test_a_password_generators_value_is_pushed_and_rotated_as_eso_does(
+    kube: kr8s.asyncio.Api, namespace: str, aws: dict[str, Any]
+) -> None:
+    """`selector.generatorRef` (ESO's rotation example): the Password is generated once per
+    refresh; the value pushed to Secrets Manager stays while nothing is due, and rotates at
+    each refresh once `refreshInterval` is short."""
+    sm = aws["sm"]
+    prefix = await aws_store(kube, namespace)
+    password = {
+        "apiVersion": "generators.external-secrets.io/v1alpha1",
+        "kind": "Password",
+        "metadata": {"name": "strong", "namespace": namespace},
+        "spec": {"length": 40, "digits": 5, "symbols": 0, "noUpper": True, "allowRepeat": True},
+    }
+    path = f"/apis/generators.external-secrets.io/v1alpha1/namespaces/{namespace}/passwords"
+    code, answer = await request(kube, "POST", path, password)
+    assert code == 201, answer
+    selector = {
+        "generatorRef": {
+            "apiVersion": "generators.external-secrets.io/v1alpha1",
+            "kind": "Password",
+            "name": "strong",
+        }
+    }
+    entries = [match("password", "rotated")]
+    await create(kube, push_secret(namespace, "gen", entries, selector=selector))
+    assert await until_ready(kube, namespace, "gen") == (
+        "True",
+        "Synced",
+        "PushSecret synced successfully",
+    )
+    remote = f"{prefix}rotated"
+    first = await sm_value(sm, remote) or b""
+    assert len(first) == 40 and first == first.lower()
+    assert sum(c in b"0123456789" for c in first) == 5
+    assert len(await versions(sm, remote)) == 1
+    found = await get(kube, ps_path(namespace, "gen")) or {}
+    assert first.decode() not in json.dumps(found)
+
+    # A spec change is a refresh: a new value; then one per refresh (every second).
+    await merge_patch(kube, ps_path(namespace, "gen"), {"spec": {"refreshInterval": "1s"}})
+    seen = {first}
+
+    async def rotated() -> bool:
+        value = await sm_value(sm, remote)
+        if value is not None and value not in seen:
+            seen.add(value)
+        return len(seen) >= 3
+
+    await eventually(rotated, within=30, what="two rotations")
+    assert all(len(value) == 40 for value in seen)
+    await delete(kube, ps_path(namespace, "gen"))

@@ -98,7 +98,7 @@ def test_a_long_owner_name_makes_a_valid_generate_name() -> None:
     made = model_generators.Generated(
         kind="Tracked", output=model_generators.Output({}, state=1), resource={}
     )
-    body = state_rules.new_state(owner, index=3, generated=made)
+    body = state_rules.new_state(state_rules.external_secret(owner), key="3", generated=made)
     prefix = body["metadata"]["generateName"]
     assert (
         prefix.startswith("gen-externalsecret-xxx") and prefix.endswith("-") and len(prefix) <= 58

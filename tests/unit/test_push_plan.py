@@ -69,8 +69,21 @@ DATA = {"user": b"u", "pass": b"p", "host_U002e_name": b"h"}
     [
         ({"selector": {}}, "exactly one of secret or generatorRef"),
         (
-            {"selector": {"generatorRef": {"name": "g", "kind": "Password"}}},
-            "generators are not supported yet",
+            {"selector": {"generatorRef": {"name": "g", "kind": "Vault"}}},
+            r'spec.selector.generatorRef.kind: generator kind "Vault" is not supported',
+        ),
+        (
+            {"selector": {"generatorRef": {"name": "../g", "kind": "Password"}}},
+            "spec.selector.generatorRef.name",
+        ),
+        (
+            {
+                "selector": {
+                    "secret": {"name": "s"},
+                    "generatorRef": {"name": "g", "kind": "Password"},
+                }
+            },
+            "exactly one of secret or generatorRef",
         ),
         ({"selector": {"secret": {}}}, "name or selector is required"),
         ({"selector": {"secret": {"name": "../x"}}}, "not a valid Secret name"),

@@ -10,8 +10,8 @@ import msgspec
 
 from asyncso import (
     model,
+    model_generators,
     model_push,
-    push_plan,
     push_report,
     pushsecret_controller,
     settings,
@@ -19,6 +19,7 @@ from asyncso import (
     view,
 )
 from asyncso.fake_kube import FakeKube
+from asyncso.generators import fake, registry, state_controller, state_rules
 from asyncso.providers import fake_push, push_registry
 
 KEY = ("team", "push")
@@ -166,10 +167,155 @@ async def test_a_missing_source_without_delete_policy_is_an_error() -> None:
     assert h.ready() == ("False", "Errored", "could not get source secret")
 
 
-async def test_generators_are_refused_clearly() -> None:
+# --- selector.generatorRef --------------------------------------------------------------------
+
+
+class Counting(fake.FakeGenerator):
+    """`Fake` whose every run gives a new value (`n`) and keeps state, as a stateful kind."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+
+    async def generate(self, spec: Any, *, namespace: str, name: str) -> model_generators.Output:
+        self.runs += 1
+        return model_generators.Output(
+            values={"pw": f"generated-{self.runs}".encode()}, state={"run": self.runs}
+        )
+
+
+class GeneratorHarness(Harness):
+    """A PushSecret whose `selector.generatorRef` names the `Fake` generator `gen`, on a
+    registry with the GeneratorState controller, and a clock the test moves."""
+
+    def __init__(self, **spec: Any) -> None:
+        spec.setdefault("selector", {"generatorRef": {"kind": "Fake", "name": "gen"}})
+        super().__init__(refreshInterval="1h", **spec)
+        self.now = NOW
+        self.counting = Counting()
+        self.generators = registry.GeneratorRegistry(self.kube, [self.counting])
+        self.states = state_controller.StateController(
+            kube_client=self.kube, generators=self.generators, clock=lambda: self.now
+        )
+        self.generators.states = self.states
+        self.kube.put_generator(
+            {
+                "apiVersion": model_generators.API_VERSION,
+                "kind": "Fake",
+                "metadata": {"name": "gen", "namespace": "team"},
+                "spec": {"data": {}},
+            }
+        )
+        self.controller.generators = self.generators
+        self.controller.clock = lambda: self.now
+        self.controller.rand = lambda: 0.0
+
+    def watch_states(self) -> list[dict[str, Any]]:
+        """Feed the GeneratorStates made so far to the state controller, as its watch would."""
+        for key, body in self.kube.generator_states.items():
+            self.states.on_event("ADDED", key, msgspec.Raw(msgspec.json.encode(body)))
+        return list(self.kube.generator_states.values())
+
+
+NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+
+
+async def test_a_generators_values_are_pushed_and_kept_until_the_refresh() -> None:
+    h = GeneratorHarness()
+    result = await h.sync()
+    assert result.ok and result.next_at == NOW + 3600
+    assert h.remote.remote["db-pw"].value == b"generated-1"
+    assert h.ready() == ("True", "Synced", push_report.MSG_SYNCED)
+    # Syncs between refreshes (a store changed, a label edit...) push the same value again.
+    h.now += 600
+    h.remote.writes.clear()
+    assert (await h.sync()).ok
+    assert h.counting.runs == 1 and h.remote.writes == []
+    h.body["metadata"]["labels"] = {"team": "a"}  # ESO's resource version includes labels
+    assert (await h.sync()).ok
+    assert h.counting.runs == 2 and h.remote.remote["db-pw"].value == b"generated-2"
+    # ESO rotates at each refresh.
+    h.now += 3600
+    assert (await h.sync()).ok
+    assert h.remote.remote["db-pw"].value == b"generated-3"
+    assert "generated-" not in repr(h.kube.statuses) + repr(h.kube.events)
+
+
+async def test_a_generator_under_refresh_interval_zero_runs_once_per_spec() -> None:
+    h = GeneratorHarness()
+    h.body["spec"]["refreshInterval"] = "0s"
+    result = await h.sync()
+    assert result.ok and result.next_at is None
+    h.now += 86400 * 30
+    await h.sync()
+    assert h.counting.runs == 1
+    h.body["metadata"]["generation"] = 2
+    await h.sync()
+    assert h.counting.runs == 2 and h.remote.remote["db-pw"].value == b"generated-2"
+
+
+async def test_after_a_restart_a_generator_waits_for_its_refresh() -> None:
+    h = GeneratorHarness()
+    await h.sync()
+    restarted = pushsecret_controller.PushSecretController(
+        state=h.state,
+        kube_client=h.kube,
+        pushers=push_registry.PusherRegistry([h.factory]),
+        config=settings.Settings(),
+        clock=lambda: h.now,
+        rand=lambda: 0.0,
+        generators=h.generators,
+    )
+    h.controller = restarted
+    h.now += 60
+    result = await h.sync()
+    assert result.ok and result.next_at == NOW + 3600
+    assert h.counting.runs == 1 and h.remote.remote["db-pw"].value == b"generated-1"
+
+
+async def test_a_generators_state_is_kept_as_eso_keeps_it() -> None:
+    """ESO's statemanager for a PushSecret: each run's state is the latest under the owner key of
+    "PushSecret-<ns>-<name>-__pushsecret", owned by the PushSecret; the next run flags it for
+    collection; a Secret selected by name instead flags the latest too."""
+    h = GeneratorHarness()
+    await h.sync()
+    (first,) = h.watch_states()
+    owner_key = state_rules.owner_key("PushSecret", "team", "push", "__pushsecret")
+    assert first["metadata"]["labels"] == {model_generators.LABEL_OWNER_KEY: owner_key}
+    assert first["metadata"]["ownerReferences"] == [
+        {"apiVersion": model_push.API_VERSION, "kind": "PushSecret", "name": "push", "uid": "u"}
+    ]
+    assert first["spec"]["state"] == {"run": 1}
+    assert "garbageCollectionDeadline" not in first["spec"]
+    h.now += 3600
+    await h.sync()
+    states = sorted(h.watch_states(), key=lambda b: str(b["spec"]["state"]))
+    assert [b["spec"]["state"] for b in states] == [{"run": 1}, {"run": 2}]
+    assert states[0]["spec"]["garbageCollectionDeadline"] == "2026-01-01T01:02:00Z"
+    assert "garbageCollectionDeadline" not in states[1]["spec"]
+    h.body["spec"]["selector"] = {"secret": {"name": "src"}}
+    h.body["metadata"]["generation"] = 2
+    await h.sync()
+    assert h.remote.remote["db-pw"].value == b"hunter2"
+    assert all("garbageCollectionDeadline" in b["spec"] for b in h.watch_states())
+
+
+async def test_generator_failures_are_reported_with_the_field() -> None:
+    h = GeneratorHarness(selector={"generatorRef": {"kind": "Password", "name": "missing"}})
+    assert (await h.sync()).retry
+    assert h.ready() == (
+        "False",
+        "Errored",
+        "could not get source secret: spec.selector.generatorRef: "
+        "Password 'missing' not found in namespace 'team'",
+    )
+    assert h.factory.pushers == {}  # no store was asked to write
+
+
+async def test_without_generators_a_generator_ref_is_refused_clearly() -> None:
     h = Harness(selector={"generatorRef": {"name": "g", "kind": "Password"}})
     await h.sync()
-    assert h.ready() == ("False", "Errored", push_plan.MSG_GENERATOR)
+    assert h.ready() == ("False", "Errored", pushsecret_controller.MSG_NO_GENERATORS)
 
 
 async def test_template_renders_over_the_source_keys() -> None:

@@ -13,13 +13,13 @@ generator can never shrink a target Secret.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
 
 from asyncso import errors, model, model_generators, ports
-from asyncso.generators import expiry, refs
+from asyncso.generators import expiry, refs, state_rules
 
 MSG_NOT_FOUND = "{kind} {name!r} not found in namespace {namespace!r}"
 MSG_CLUSTER_NOT_FOUND = "ClusterGenerator {name!r} not found"
@@ -86,13 +86,50 @@ class GeneratorRegistry:
         if self.states is not None:
             await self.states.settle(owner, entries=entries, generated=generated, ok=ok)
 
+    async def settle_owner(
+        self,
+        owner: model_generators.StateOwner,
+        *,
+        keys: Sequence[str],
+        generated: Mapping[str, model_generators.Generated],
+        ok: bool,
+        latest_too: bool = False,
+    ) -> None:
+        if self.states is not None:
+            await self.states.settle_owner(
+                owner, keys=keys, generated=generated, ok=ok, latest_too=latest_too
+            )
+
 
 async def values_for(
-    source: ports.GeneratorSource, ref: model.GeneratorRef, *, namespace: str, where: str
+    source: ports.GeneratorSource,
+    ref: model.GeneratorRef,
+    *,
+    namespace: str,
+    where: str,
+    owner: model_generators.StateOwner | None = None,
 ) -> dict[str, bytes]:
     """Generate values for `ref` as seen from `namespace` (`where`: the ref's field, named in
-    refusals). The one call a PushSecret `selector.generatorRef` needs."""
-    return (await source.generate(ref, namespace=namespace, where=where)).values
+    refusals). The one call a PushSecret `selector.generatorRef` needs. With `owner`, ESO's
+    commit follows: the run's state (if any) is kept as the owner's latest under
+    `__pushsecret`, and the one before is flagged for collection."""
+    generated = await source.generate(ref, namespace=namespace, where=where)
+    if owner is not None:
+        key = state_rules.PUSHSECRET_KEY
+        await source.settle_owner(
+            owner, keys=[key], generated={key: generated}, ok=True, latest_too=True
+        )
+    return generated.values
+
+
+async def retire_push_state(
+    source: ports.GeneratorSource, owner: model_generators.StateOwner
+) -> None:
+    """ESO: a PushSecret that selects a Secret by name flags its latest GeneratorState (from a
+    `generatorRef` it had before) for collection."""
+    await source.settle_owner(
+        owner, keys=[state_rules.PUSHSECRET_KEY], generated={}, ok=True, latest_too=True
+    )
 
 
 def _resolve(ref: model.GeneratorRef, raw: bytes, *, where: str) -> tuple[str, Any, dict[str, Any]]:

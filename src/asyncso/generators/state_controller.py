@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -198,17 +198,39 @@ class StateController:
         generated: dict[int, model_generators.Generated],
         ok: bool,
     ) -> None:
-        """ESO's statemanager: on success flag every entry's superseded states and keep the new
-        states; on failure clean up what this fetch made (or leave it to be collected now)."""
-        namespace = owner.metadata.namespace
+        """An ExternalSecret's fetch: its state keys are its dataFrom indexes."""
+        await self.settle_owner(
+            state_rules.external_secret(owner),
+            keys=[str(index) for index in range(entries)],
+            generated={str(index): made for index, made in generated.items()},
+            ok=ok,
+        )
+
+    async def settle_owner(
+        self,
+        owner: model_generators.StateOwner,
+        *,
+        keys: Sequence[str],
+        generated: Mapping[str, model_generators.Generated],
+        ok: bool,
+        latest_too: bool = False,
+    ) -> None:
+        """ESO's statemanager: on success flag every key's superseded states and keep the new
+        states; on failure clean up what this run made (or leave it to be collected now).
+        `latest_too`: the latest state is flagged as well (ESO's PushSecret: a new generation,
+        or a Secret selected instead, retires the one before)."""
         if not ok:
-            for index, made in generated.items():
+            for key, made in generated.items():
                 if made.output.state is not None:
-                    await self._roll_back(owner, index, made)
+                    await self._roll_back(owner, key, made)
             return
-        by_key = self._of_namespace(namespace) if self.states else {}
-        for index in range(entries):
-            for stale in state_rules.superseded(by_key.get(state_rules.key_of(owner, index), [])):
+        by_key = self._of_namespace(owner.namespace) if self.states else {}
+        for key in keys:
+            states = by_key.get(state_rules.state_key(owner, key), [])
+            flagged = (
+                state_rules.unflagged(states) if latest_too else state_rules.superseded(states)
+            )
+            for stale in flagged:
                 patch = {
                     "spec": {
                         "garbageCollectionDeadline": state_rules.deadline(
@@ -216,26 +238,26 @@ class StateController:
                         )
                     }
                 }
-                await self.kube.patch_generator_state(namespace, stale.metadata.name, patch)
-        for index, made in generated.items():
+                await self.kube.patch_generator_state(owner.namespace, stale.metadata.name, patch)
+        for key, made in generated.items():
             if made.output.state is not None:
-                body = state_rules.new_state(owner, index=index, generated=made)
-                await self.kube.create_generator_state(namespace, body)
+                body = state_rules.new_state(owner, key=key, generated=made)
+                await self.kube.create_generator_state(owner.namespace, body)
 
     async def _roll_back(
-        self, owner: model.ExternalSecret, index: int, made: model_generators.Generated
+        self, owner: model_generators.StateOwner, key: str, made: model_generators.Generated
     ) -> None:
         generator = self.generators.implementation(made.kind)
         try:
             if generator is None:
                 raise errors.PermanentError(f"generator {made.kind!r} not found")
             spec: Any = msgspec.convert(made.resource.get("spec") or {}, generator.spec_type)
-            await generator.cleanup(spec, made.output.state, namespace=owner.metadata.namespace)
+            await generator.cleanup(spec, made.output.state, namespace=owner.namespace)
         except errors.AsyncsoError:
             body = state_rules.new_state(
                 owner,
-                index=index,
+                key=key,
                 generated=made,
                 gc_deadline=state_rules.deadline(now=self.clock(), grace=0),
             )
-            await self.kube.create_generator_state(owner.metadata.namespace, body)
+            await self.kube.create_generator_state(owner.namespace, body)

@@ -1,8 +1,9 @@
 """Pure: ESO's GeneratorState rules — whose state is it, which is latest, which are superseded.
 
 A port of ESO's `runtime/statemanager` decisions. A GeneratorState is labelled with an owner key,
-ESO's hash of "<owner kind>-<namespace>-<name>-<dataFrom index>", so that states written by ESO
-are recognised here (and back) after a migration. Of one owner key's states, the newest without
+ESO's hash of "<owner kind>-<namespace>-<name>-<state key>" (an ExternalSecret's dataFrom index,
+or `__pushsecret` for a PushSecret's `selector.generatorRef`), so that states written by ESO are
+recognised here (and back) after a migration. Of one owner key's states, the newest without
 a garbage-collection deadline is the latest; on each fetch the others get a deadline (now plus a
 grace period), after which the state controller runs the generator's cleanup and deletes them.
 """
@@ -16,6 +17,8 @@ from typing import Any
 from asyncso import model, model_generators, timing
 
 OWNER_KIND = "ExternalSecret"
+#: ESO's state key of a PushSecret (`defaultGeneratorStateKey`).
+PUSHSECRET_KEY = "__pushsecret"
 GC_GRACE = 120.0
 """ESO's `--generator-gc-grace-period` default (2 minutes)."""
 _PREFIX_MAX = 57
@@ -27,9 +30,24 @@ def owner_key(kind: str, namespace: str, name: str, key: str) -> str:
     return hashlib.sha3_224(f"{kind}-{namespace}-{name}-{key}".encode()).hexdigest()
 
 
+def external_secret(es: model.ExternalSecret) -> model_generators.StateOwner:
+    meta = es.metadata
+    return model_generators.StateOwner(
+        kind=OWNER_KIND,
+        api_version=es.api_version,
+        namespace=meta.namespace,
+        name=meta.name,
+        uid=meta.uid,
+    )
+
+
+def state_key(owner: model_generators.StateOwner, key: str) -> str:
+    """The owner-key label of `owner`'s states under `key`."""
+    return owner_key(owner.kind, owner.namespace, owner.name, key)
+
+
 def key_of(owner: model.ExternalSecret, index: int) -> str:
-    meta = owner.metadata
-    return owner_key(OWNER_KIND, meta.namespace, meta.name, str(index))
+    return state_key(external_secret(owner), str(index))
 
 
 def _created(state: model_generators.GeneratorState) -> float:
@@ -63,6 +81,14 @@ def superseded(
     ]
 
 
+def unflagged(
+    states: Iterable[model_generators.GeneratorState],
+) -> list[model_generators.GeneratorState]:
+    """ESO's `EnqueueMoveStateToGC` / `EnqueueFlagLatestStateForGC` (a PushSecret's): every
+    state of one owner key without a deadline, the latest included."""
+    return [s for s in states if s.spec.garbage_collection_deadline is None]
+
+
 def deadline(*, now: float, grace: float = GC_GRACE) -> str:
     return timing.format_time(now + grace)
 
@@ -73,16 +99,15 @@ def gc_due_at(state: model_generators.GeneratorState) -> float | None:
 
 
 def new_state(
-    owner: model.ExternalSecret,
+    owner: model_generators.StateOwner,
     *,
-    index: int,
+    key: str,
     generated: model_generators.Generated,
     gc_deadline: str | None = None,
 ) -> dict[str, Any]:
     """The GeneratorState ESO creates for a generator run that returned state: named from the
-    owner, labelled with its owner key, owned by it (so it goes with the ExternalSecret)."""
-    meta = owner.metadata
-    prefix = f"gen-{OWNER_KIND.lower()}-{meta.name}"[:_PREFIX_MAX].rstrip(".-")
+    owner, labelled with its owner key, owned by it (so it goes with its owner)."""
+    prefix = f"gen-{owner.kind.lower()}-{owner.name}"[:_PREFIX_MAX].rstrip(".-")
     spec: dict[str, Any] = {"resource": generated.resource, "state": generated.output.state}
     if gc_deadline is not None:
         spec["garbageCollectionDeadline"] = gc_deadline
@@ -91,14 +116,14 @@ def new_state(
         "kind": "GeneratorState",
         "metadata": {
             "generateName": f"{prefix}-",
-            "namespace": meta.namespace,
-            "labels": {model_generators.LABEL_OWNER_KEY: key_of(owner, index)},
+            "namespace": owner.namespace,
+            "labels": {model_generators.LABEL_OWNER_KEY: state_key(owner, key)},
             "ownerReferences": [
                 {
                     "apiVersion": owner.api_version,
-                    "kind": OWNER_KIND,
-                    "name": meta.name,
-                    "uid": meta.uid,
+                    "kind": owner.kind,
+                    "name": owner.name,
+                    "uid": owner.uid,
                 }
             ],
         },
