@@ -40,6 +40,7 @@ KIND = fanout.FanoutKind(
     child_api_version=model_push.API_VERSION,
     finalizer=model_push.CLUSTER_FINALIZER,
     msg_exists="push secret already exists in namespace",
+    msg_delete_failed="failed to delete push secret",
 )
 DEFAULT_REFRESH = "1h"
 

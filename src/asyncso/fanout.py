@@ -39,6 +39,10 @@ class FanoutKind:
     finalizer: str
     #: ESO's reason in `failedNamespaces` for a child of the same name that is not ours.
     msg_exists: str
+    #: ESO's Warning Event (reason `Errored`) when the children of a previous child name
+    #: cannot be deleted, and an invalid parent is said in an Event too; "": no Events (ESO's
+    #: ClusterExternalSecret records none).
+    msg_delete_failed: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -41,6 +41,8 @@ log = logging.getLogger("asyncso.fanout")
 
 DONE = scheduler.SyncResult(ok=True, next_at=None)
 RETRY = scheduler.SyncResult(ok=False, next_at=None, retry=True)
+#: ESO's reason of a ClusterPushSecret's Warning Events (`ReasonErrored`).
+REASON_ERRORED = "Errored"
 _envelope = msgspec.json.Decoder(model.Envelope)
 
 
@@ -75,6 +77,8 @@ class _Outcome:
     provisioned: list[str] = dataclasses.field(default_factory=list)
     failed: dict[str, str] = dataclasses.field(default_factory=dict)
     conflict: bool = False
+    #: A child of a previous child name (the parent's name for it changed) was not deleted.
+    renamed_left: bool = False
 
 
 class FanoutController:
@@ -170,6 +174,7 @@ class FanoutController:
                 await self.kube.patch_status(self.kind.kind, "", item.meta.name, body)
             except errors.AsyncsoError:
                 return RETRY
+            await self._warn(item.meta, f"invalid {self.kind.kind}: {errors.redact(item.error)}")
             self.rules.observe(item.meta.name, ready=False, seconds=0)
             return scheduler.SyncResult(ok=False, next_at=None)
         started = self.clock()
@@ -186,6 +191,8 @@ class FanoutController:
             if _without_nulls(body) != _without_nulls(item.status):
                 self._check_leader()
                 await self.kube.patch_status(self.kind.kind, "", item.meta.name, body)
+            if outcome.renamed_left:
+                await self._warn(item.meta, self.kind.msg_delete_failed)
         except errors.AsyncsoError as exc:
             log.warning("fan-out failed", extra={**fields, "error": errors.redact(str(exc))})
             return RETRY
@@ -197,6 +204,13 @@ class FanoutController:
             return RETRY
         refresh = item.refresh_seconds
         return scheduler.SyncResult(ok=True, next_at=self.clock() + refresh if refresh else None)
+
+    async def _warn(self, meta: model.ObjectMeta, message: str) -> None:
+        """ESO's `markAsFailed` Event (Warning, `Errored`), for the kinds that record one."""
+        if self.kind.msg_delete_failed:
+            await self.kube.emit_event(
+                meta, kind=self.kind.kind, type_="Warning", reason=REASON_ERRORED, message=message
+            )
 
     def _check_leader(self) -> None:
         if self.may_write is not None and not self.may_write():
@@ -215,6 +229,7 @@ class FanoutController:
             except errors.AsyncsoError as exc:
                 outcome.failed[namespace] = errors.redact(str(exc))
                 outcome.conflict = outcome.conflict or isinstance(exc, errors.ConflictError)
+                outcome.renamed_left = outcome.renamed_left or name != parent.child_name
         jobs = [(ns, self._create) for ns in the_plan.create]
         jobs += [(ns, self._update) for ns in the_plan.update]
         failed: dict[str, errors.AsyncsoError] = {}

@@ -384,6 +384,10 @@ def _rewritten(
                     for k, v in key_map.items()
                 }
         elif op.transform is not None:
-            rename = engines.go_transform(op.transform.template, where=f"{at}.transform")
+            rename = engines.go_transform(
+                op.transform.template,
+                where=f"{at}.transform",
+                engine_field=engines.ENGINE_FIELD_PUSHSECRET,
+            )
             key_map = {k: rename(v) for k, v in key_map.items()}
     return key_map

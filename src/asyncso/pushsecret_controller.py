@@ -21,6 +21,7 @@ its GeneratorState kept as ESO keeps it (`generators.registry.values_for`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -357,7 +358,14 @@ class PushSecretController:
             right=self.settings.template_right_delimiter,
         )
         content = await asyncio.to_thread(
-            apply.apply_template, template, data, sources=sources, delimiters=delimiters
+            functools.partial(
+                apply.apply_template,
+                sources=sources,
+                delimiters=delimiters,
+                engine_field=engines.ENGINE_FIELD_PUSHSECRET,
+            ),
+            template,
+            data,
         )
         return content.data
 

@@ -7,7 +7,13 @@ from typing import Any
 
 import msgspec
 
-from asyncso import clusterexternalsecret_controller, fanout_controller, settings
+from asyncso import (
+    clusterexternalsecret_controller,
+    clusterpushsecret_controller,
+    errors,
+    fanout_controller,
+    settings,
+)
 from asyncso.fake_kube import FakeKube
 
 CONFIG = settings.Settings()
@@ -143,3 +149,90 @@ async def test_an_invalid_parent_is_reported_not_fanned_out() -> None:
     status = kube.statuses[("ClusterExternalSecret", "", "db")]
     assert "spec.refreshTime" in status["conditions"][0]["message"]
     assert kube.objects == {}
+
+
+def cps(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "external-secrets.io/v1alpha1",
+        "kind": "ClusterPushSecret",
+        "metadata": {"name": "db", "uid": "u-1", "generation": 1, "resourceVersion": "1"},
+        "spec": {
+            "pushSecretSpec": {"secretStoreRefs": [], "selector": {"secret": {"name": "s"}}},
+            "namespaceSelectors": [{"matchLabels": {"t": "x"}}],
+            **spec,
+        },
+    }
+
+
+def make_cps(kube: FakeKube) -> fanout_controller.FanoutController:
+    controller = clusterpushsecret_controller.controller(kube, CONFIG)
+    for name, labels in (("a", {"t": "x"}), ("c", {"t": "y"})):
+        key, body = namespace(name, **labels)
+        controller.on_namespace("ADDED", key, body)
+    return controller
+
+
+async def renamed_with_a_failed_delete(
+    kube: FakeKube,
+    controller: fanout_controller.FanoutController,
+    body: dict[str, Any],
+    *,
+    child: str,
+    name_field: str,
+) -> None:
+    """Fan `body` out, rename its child (`name_field`), and fail the delete of the old one."""
+    controller.on_parent("ADDED", ("", "db"), raw(body))
+    await controller._sync(("", "db"))
+    for (kind, ns, name), obj in kube.objects.items():
+        if kind == child:
+            controller.on_child("MODIFIED", (ns, name), raw(obj))
+    body["status"] = kube.statuses[(body["kind"], "", "db")]
+    body["spec"][name_field] = "renamed"
+    body["metadata"]["generation"] = 2
+    controller.on_parent("MODIFIED", ("", "db"), raw(body))
+    kube.fail_next["delete_object"] = errors.api_error(500, "etcd unavailable")
+    kube.events.clear()
+    await controller._sync(("", "db"))
+
+
+async def test_a_cluster_push_secret_warns_as_eso_when_an_old_child_stays() -> None:
+    """ESO's ClusterPushSecret `markAsFailed`: a Warning Event, reason Errored, when the
+    PushSecrets of a previous `pushSecretName` cannot be deleted."""
+    kube = FakeKube()
+    controller = make_cps(kube)
+    await renamed_with_a_failed_delete(
+        kube, controller, cps(), child="PushSecret", name_field="pushSecretName"
+    )
+    assert ("PushSecret", "a", "db") in kube.objects  # the delete failed
+    assert [(e.kind, e.name, e.type, e.reason, e.message) for e in kube.events] == [
+        ("ClusterPushSecret", "db", "Warning", "Errored", "failed to delete push secret")
+    ]
+    kube.events.clear()
+    await controller._sync(("", "db"))  # the delete works now: no Event
+    assert kube.events == [] and ("PushSecret", "a", "db") not in kube.objects
+
+
+async def test_a_cluster_external_secret_records_no_events_as_in_eso() -> None:
+    kube = FakeKube()
+    controller = clusterexternalsecret_controller.controller(kube, CONFIG)
+    for name, labels in (("a", {"t": "x"}),):
+        key, body = namespace(name, **labels)
+        controller.on_namespace("ADDED", key, body)
+    await renamed_with_a_failed_delete(
+        kube, controller, ces(), child="ExternalSecret", name_field="externalSecretName"
+    )
+    assert ("ExternalSecret", "a", "db") in kube.objects
+    assert kube.events == []
+
+
+async def test_an_invalid_cluster_push_secret_is_said_in_a_warning() -> None:
+    kube = FakeKube()
+    controller = make_cps(kube)
+    bad = cps(namespaceSelectors=[{"matchLabels": {"not a key!": "x"}}])
+    controller.on_parent("ADDED", ("", "db"), raw(bad))
+    assert not (await controller._sync(("", "db"))).ok
+    (event,) = kube.events
+    assert (event.type, event.reason) == ("Warning", "Errored")
+    assert event.message.startswith(
+        "invalid ClusterPushSecret: "
+    ) and "spec.namespaceSelectors[0]" in (event.message)

@@ -21,6 +21,7 @@ from asyncso import (
 from asyncso.fake_kube import FakeKube
 from asyncso.generators import fake, registry, state_controller, state_rules
 from asyncso.providers import fake_push, push_registry
+from asyncso.templates import engines
 
 KEY = ("team", "push")
 STORE = msgspec.convert(
@@ -372,3 +373,24 @@ async def test_a_replica_that_is_not_leader_writes_nothing() -> None:
     h.leader = False
     assert (await h.sync()).retry
     assert h.kube.writes() == [] and h.factory.pushers == {}
+
+
+async def test_a_jinja_template_under_go_names_the_pushsecrets_engine_field() -> None:
+    """ESO's PushSecret says its engine at `spec.template.engineVersion`, not at the
+    ExternalSecret's `spec.target.template.engineVersion`."""
+    h = Harness(template={"data": {"dsn": "{{ user ~ pw }}"}})
+    await h.sync()
+    status, reason, message = h.ready() or ("", "", "")
+    assert (status, reason) == ("False", "Errored")
+    assert message.endswith(engines.jinja_hint(engines.ENGINE_FIELD_PUSHSECRET))
+    assert "set spec.template.engineVersion: jinja" in message
+    assert "spec.target.template" not in message and "hunter2" not in message
+
+
+async def test_a_jinja_rewrite_transform_names_the_pushsecrets_engine_field() -> None:
+    rewrite = {"transform": {"template": "{{ value ~ '-x' }}"}}
+    h = Harness(data=[], dataTo=[{"storeRef": {"name": "fake"}, "rewrite": [rewrite]}])
+    await h.sync()
+    status, _, message = h.ready() or ("", "", "")
+    assert status == "False"
+    assert message.endswith(engines.jinja_hint(engines.ENGINE_FIELD_PUSHSECRET)), message

@@ -201,7 +201,8 @@ def test_delimiters_do_not_apply_to_jinja() -> None:
 def test_a_jinja_template_under_go_gets_the_hint(text: str) -> None:
     message = failure(data={"out": text})
     assert message.startswith("template.data['out']: unable to execute template at key out: ")
-    assert message.endswith(engines.JINJA_HINT)
+    assert message.endswith(engines.jinja_hint())
+    assert "set spec.target.template.engineVersion: jinja" in message
     assert "engineVersion: jinja" in message
 
 

@@ -74,13 +74,17 @@ def apply_template(
     *,
     sources: TemplateSources,
     delimiters: engines.Delimiters = engines.DEFAULT_DELIMITERS,
+    engine_field: str = engines.ENGINE_FIELD_EXTERNALSECRET,
 ) -> model.SecretContent:
-    """Render `template` over `values`; any failure is a `TemplateError`/`InvalidSpecError`."""
+    """Render `template` over `values`; any failure is a `TemplateError`/`InvalidSpecError`.
+    `engine_field`: where the owner's kind says `engineVersion` (named in the Jinja hint)."""
     if template is None:
         return model.SecretContent(data=dict(values), labels={}, annotations={}, type="Opaque")
     texts = {key: jinja.decode(value) for key, value in values.items()}
     out = _Output(
-        engine=_engine(template, texts, sources=sources, delimiters=delimiters),
+        engine=_engine(
+            template, texts, sources=sources, delimiters=delimiters, engine_field=engine_field
+        ),
         data=dict(values) if template.merge_policy == "Merge" else {},
     )
     with limits.budget(secrets=texts.values()):
@@ -113,12 +117,15 @@ def _engine(
     *,
     sources: TemplateSources,
     delimiters: engines.Delimiters,
+    engine_field: str,
 ) -> engines.Engine:
     """`engineVersion: jinja` is Jinja; `v2` (ESO's default) is Go's text/template."""
     if template.engine_version == "jinja":
         return engines.JinjaEngine(_context(texts))
     templates_in_secrets = [jinja.decode(v) for s in sources.secrets.values() for v in s.values()]
-    return engines.GoEngine(texts, delimiters=delimiters, secrets=templates_in_secrets)
+    return engines.GoEngine(
+        texts, delimiters=delimiters, secrets=templates_in_secrets, engine_field=engine_field
+    )
 
 
 def _context(texts: dict[str, str]) -> dict[str, Any]:

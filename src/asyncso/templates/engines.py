@@ -15,8 +15,9 @@ knows is taken out of the message (Go's errors can quote data: `fail .password`,
 among the forms it knows; and a long name (a whole KeysAndValues text) is shortened. All the
 renders of one ExternalSecret share one wall-time budget, as the Jinja engine's do.
 
-A Go parse error on a text that Jinja compiles gets `JINJA_HINT`: asyncso's Jinja templates
-written before Go templates became the default need `engineVersion: jinja`.
+A Go parse error on a text that Jinja compiles gets `jinja_hint(field)`: asyncso's Jinja templates
+written before Go templates became the default need `engineVersion: jinja`, at the field of the
+kind being rendered (`ENGINE_FIELD_EXTERNALSECRET`, `ENGINE_FIELD_PUSHSECRET`).
 """
 
 from __future__ import annotations
@@ -33,9 +34,20 @@ from asyncso.templates.go import strconv
 
 JINJA_HINT = (
     " — this looks like a Jinja template: Go templates are the default (engineVersion v2, as in "
-    "ESO); set spec.target.template.engineVersion: jinja to render it with Jinja "
+    "ESO); set {field}: jinja to render it with Jinja "
     "(see docs/templates.md)"
 )
+#: Where each kind says its engine (ESO: ExternalSecret `spec.target.template`, PushSecret
+#: `spec.template`, both an `ExternalSecretTemplate`).
+ENGINE_FIELD_EXTERNALSECRET = "spec.target.template.engineVersion"
+ENGINE_FIELD_PUSHSECRET = "spec.template.engineVersion"
+
+
+def jinja_hint(field: str = ENGINE_FIELD_EXTERNALSECRET) -> str:
+    """The hint for a Jinja-looking text under the Go engine, naming the engine's `field`."""
+    return JINJA_HINT.format(field=field)
+
+
 #: The time limit, as the Go engine says it (one budget for all the templates of an ES).
 MSG_TIME = go_limits.MSG_TIME
 MSG_TOO_LONG = "template is longer than {limit} KiB"
@@ -86,8 +98,10 @@ class GoEngine:
         delimiters: Delimiters = DEFAULT_DELIMITERS,
         secrets: Iterable[str] = (),
         seconds: float = limits.RENDER_SECONDS,
+        engine_field: str = ENGINE_FIELD_EXTERNALSECRET,
     ) -> None:
         self.values = dict(values)
+        self.engine_field = engine_field
         self.delimiters = delimiters
         self.secrets = [*values.values(), *secrets]  # redacted from messages (`_message`)
         self.seconds = seconds
@@ -126,7 +140,7 @@ class GoEngine:
         known.add_all(self.secrets)
         message = known.redact(ESO_EXECUTE.format(key=shown, error=inner))
         if exc.phase == go.PHASE_PARSE and looks_like_jinja(text):
-            message += JINJA_HINT
+            message += jinja_hint(self.engine_field)
         return message
 
 
@@ -145,16 +159,19 @@ def looks_like_jinja(text: str) -> bool:
     return not jinja.looks_like_go(text[: limits.MAX_TEMPLATE_CHARS]) and jinja.compiles(text)
 
 
-def go_transform(source: str, *, where: str) -> Callable[[str], str]:
+def go_transform(
+    source: str, *, where: str, engine_field: str = ENGINE_FIELD_EXTERNALSECRET
+) -> Callable[[str], str]:
     """ESO's `dataFrom[].rewrite[].transform` (runtime/esutils RewriteTransform): a Go template
     named "transform", default delimiters and missingkey, over `{"value": key}`; the key it
-    renders is the new key. One time budget for all the keys of one rewrite."""
+    renders is the new key. One time budget for all the keys of one rewrite. `engine_field`:
+    where the owner's kind chooses the engine (named in the Jinja hint)."""
     try:
         template = go.parse("transform", source)
     except go.GoTemplateError as exc:
         message = ESO_TRANSFORM_PARSE.format(error=exc.message)
         if looks_like_jinja(source):
-            message += JINJA_HINT
+            message += jinja_hint(engine_field)
         raise errors.TemplateError(f"{where}: {message}") from None
     deadline = time.monotonic() + limits.RENDER_SECONDS
     budget = go.Limits(max_seconds=limits.RENDER_SECONDS, deadline=deadline)
