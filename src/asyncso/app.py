@@ -182,6 +182,7 @@ class Operator:
                 may_write=may_write,
                 generators=self.generators,
             )
+            self.stores.on_change = self.pushsecrets.on_store
         if config.enable_cluster_external_secret_reconciler:
             self.clusterexternalsecrets = clusterexternalsecret_controller.controller(
                 client, config, may_write=may_write

@@ -169,6 +169,21 @@ def select_stores(
     return list(found.values())
 
 
+def uses_store(ps: model_push.PushSecret, key: stores.StoreKey) -> bool:
+    """May a change of the store `key` change what `ps` pushes? Yes when a `secretStoreRefs`
+    entry names it, or selects stores of its kind by labels (its labels may have started or
+    stopped matching), or when `ps` pushed to it before (`syncedPushSecrets`)."""
+    kind, namespace, name = key
+    if namespace not in ("", ps.metadata.namespace):
+        return False
+    if (namespace == "") != (kind == "ClusterSecretStore"):
+        return False
+    for ref in ps.spec.secret_store_refs:
+        if ref.kind == kind and (ref.name == name or ref.label_selector is not None):
+            return True
+    return f"{kind}/{name}" in ps.status.synced_push_secrets
+
+
 def data_to_for(
     data_to: Sequence[model_push.PushSecretDataTo], target: Target
 ) -> list[tuple[int, model_push.PushSecretDataTo]]:

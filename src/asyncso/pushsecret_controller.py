@@ -131,6 +131,15 @@ class PushSecretController:
         elif _changed(_meta_of(old), _meta_of(item)):
             self.scheduler.wake(key, urgent=True)
 
+    def on_store(self, key: stores.StoreKey) -> None:
+        """A SecretStore or ClusterSecretStore changed (spec, labels, or its verdict): sync the
+        PushSecrets that use it now, as ExternalSecrets are woken."""
+        if not self._started:
+            return
+        for ps_key, item in list(self.pushsecrets.items()):
+            if isinstance(item, model_push.PushSecret) and push_plan.uses_store(item, key):
+                self.scheduler.wake(ps_key)
+
     # --- running -------------------------------------------------------------------------------
 
     async def run(

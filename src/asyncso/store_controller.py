@@ -55,12 +55,16 @@ class StoreController:
         config: settings.Settings,
         wake: Callable[[model.Key], None],
         clock: Callable[[], float] = time.time,
+        on_change: Callable[[stores.StoreKey], None] | None = None,
     ) -> None:
         self.view = state
         self.kube = kube_client
         self.registry = registry
         self.settings = config
         self.wake = wake
+        #: Told of each store whose readers are woken (the PushSecret controller wakes the
+        #: PushSecrets that use it).
+        self.on_change = on_change
         self.clock = clock
         self._tasks: anyio.abc.TaskGroup | None = None
         #: When each store is validated next (its `refreshInterval`, else the requeue interval).
@@ -84,14 +88,19 @@ class StoreController:
                 entry = stores.StoreEntry(
                     meta=envelope.metadata, kind=kind, store=None, invalid=compat.decode_error(exc)
                 )
+            old = self.view.stores.get(skey)
             self.view.stores[skey] = entry
             judged = stores.current_verdict(entry, self.view.store_verdicts.get(skey))
             if judged is not None:
-                return  # a status-only change (often our own write)
+                # A status-only change (often our own write), or labels only: those matter to
+                # PushSecrets that select stores by labels, not to ExternalSecrets.
+                relabelled = old is not None and old.meta.labels != entry.meta.labels
+                if relabelled and self._tasks is not None and self.on_change is not None:
+                    self.on_change(skey)
+                return
             self.validate_soon(skey)
         if self._tasks is not None:
-            for es_key in self.view.readers_of_store(skey):
-                self.wake(es_key)
+            self._wake_users(skey)
 
     # --- running -------------------------------------------------------------------------------
 
@@ -182,8 +191,14 @@ class StoreController:
                 )
         if previous is not None and previous != verdict:
             # Validity flipped (e.g. credentials revoked or fixed): readers re-sync now.
-            for es_key in self.view.readers_of_store(key):
-                self.wake(es_key)
+            self._wake_users(key)
+
+    def _wake_users(self, key: stores.StoreKey) -> None:
+        """Wake the ExternalSecrets that read the store, and tell `on_change`."""
+        for es_key in self.view.readers_of_store(key):
+            self.wake(es_key)
+        if self.on_change is not None:
+            self.on_change(key)
 
     async def _check(self, entry: stores.StoreEntry) -> tuple[bool, str, str]:
         if entry.store is None:

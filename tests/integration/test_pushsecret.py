@@ -65,10 +65,16 @@ async def aws(bench: devbench.BenchInfo) -> AsyncIterator[dict[str, Any]]:
 
 
 async def aws_store(
-    kube: kr8s.asyncio.Api, namespace: str, *, service: str = "SecretsManager", name: str = "aws"
+    kube: kr8s.asyncio.Api,
+    namespace: str,
+    *,
+    service: str = "SecretsManager",
+    name: str = "aws",
+    prefix: str = "",
+    labels: dict[str, str] | None = None,
 ) -> str:
-    """A store on LocalStack with a per-test prefix; returns the prefix."""
-    prefix = f"/{namespace}/" if service == "ParameterStore" else f"{namespace}/"
+    """A store on LocalStack with a per-test prefix (unless given); returns the prefix."""
+    prefix = prefix or (f"/{namespace}/" if service == "ParameterStore" else f"{namespace}/")
     if await get(kube, f"/api/v1/namespaces/{namespace}/secrets/aws-creds") is None:
         await create(
             kube,
@@ -84,7 +90,7 @@ async def aws_store(
         {
             "apiVersion": model.API_VERSION,
             "kind": "SecretStore",
-            "metadata": {"name": name, "namespace": namespace},
+            "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
             "spec": {
                 "provider": {
                     "aws": {
@@ -502,3 +508,49 @@ async def test_a_password_generators_value_is_pushed_and_rotated_as_eso_does(
     await eventually(rotated, within=30, what="two rotations")
     assert all(len(value) == 40 for value in seen)
     await delete(kube, ps_path(namespace, "gen"))
+
+
+async def test_a_store_that_starts_matching_wakes_the_pushsecret_with_the_kept_value(
+    kube: kr8s.asyncio.Api, namespace: str, aws: dict[str, Any]
+) -> None:
+    """A store change wakes the PushSecrets that use it (refreshInterval 1h: nothing else would
+    sync it): a store labelled into `secretStoreRefs[].labelSelector` gets the push at once, and
+    a generator's value is the one generated before, not a new one."""
+    sm = aws["sm"]
+    first = await aws_store(kube, namespace, name="one", labels={"push": "yes"})
+    second = await aws_store(kube, namespace, name="two", prefix=f"{namespace}-two/")
+    code, answer = await request(
+        kube,
+        "POST",
+        f"/apis/generators.external-secrets.io/v1alpha1/namespaces/{namespace}/uuids",
+        {
+            "apiVersion": "generators.external-secrets.io/v1alpha1",
+            "kind": "UUID",
+            "metadata": {"name": "id", "namespace": namespace},
+            "spec": {},
+        },
+    )
+    assert code == 201, answer
+    refs = [{"kind": "SecretStore", "labelSelector": {"matchLabels": {"push": "yes"}}}]
+    selector = {"generatorRef": {"kind": "UUID", "name": "id"}}
+    body = push_secret(
+        namespace, "woken", [match("uuid", "id")], secretStoreRefs=refs, selector=selector
+    )
+    await create(kube, body)
+    assert (await until_ready(kube, namespace, "woken"))[0] == "True"
+    value = await sm_value(sm, f"{first}id")
+    assert value is not None and len(value) == 36
+    assert await sm_value(sm, f"{second}id") is None
+
+    store_path = f"{GROUP_PATH}/namespaces/{namespace}/secretstores/two"
+    await merge_patch(kube, store_path, {"metadata": {"labels": {"push": "yes"}}})
+
+    async def pushed_to_the_second() -> bytes | None:
+        return await sm_value(sm, f"{second}id")
+
+    assert await eventually(pushed_to_the_second, within=15, what="push to 'two'") == value
+    assert await sm_value(sm, f"{first}id") == value
+    assert len(await versions(sm, f"{first}id")) == 1
+    status = (await get(kube, ps_path(namespace, "woken")) or {})["status"]
+    assert set(status["syncedPushSecrets"]) == {"SecretStore/one", "SecretStore/two"}
+    await delete(kube, ps_path(namespace, "woken"))

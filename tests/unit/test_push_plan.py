@@ -116,6 +116,40 @@ def test_validate_refuses(spec: dict[str, Any], message: str) -> None:
         push_plan.validate(ps(**spec))
 
 
+@pytest.mark.parametrize(
+    ("refs", "synced", "key", "uses"),
+    [
+        ([{"name": "aws"}], {}, ("SecretStore", "n", "aws"), True),
+        ([{"name": "aws"}], {}, ("SecretStore", "other", "aws"), False),
+        ([{"name": "aws"}], {}, ("ClusterSecretStore", "", "aws"), False),
+        ([{"name": "aws"}], {}, ("SecretStore", "n", "gcp"), False),
+        (
+            [{"name": "aws", "kind": "ClusterSecretStore"}],
+            {},
+            ("ClusterSecretStore", "", "aws"),
+            True,
+        ),
+        ([{"labelSelector": {"matchLabels": {"a": "b"}}}], {}, ("SecretStore", "n", "x"), True),
+        (
+            [{"labelSelector": {"matchLabels": {"a": "b"}}}],
+            {},
+            ("ClusterSecretStore", "", "x"),
+            False,
+        ),
+        ([{"name": "aws"}], {"SecretStore/old": {}}, ("SecretStore", "n", "old"), True),
+    ],
+)
+def test_uses_store(
+    refs: list[dict[str, Any]], synced: dict[str, Any], key: stores.StoreKey, uses: bool
+) -> None:
+    """Which store changes wake a PushSecret: named, maybe selected, or pushed to before."""
+    item = msgspec.structs.replace(
+        ps(secretStoreRefs=refs),
+        status=model_push.PushSecretStatus(synced_push_secrets=synced),
+    )
+    assert push_plan.uses_store(item, key) is uses
+
+
 def test_validate_accepts_esos_example() -> None:
     push_plan.validate(ps(data=[entry("user", "db/user")], updatePolicy="IfNotExists"))
 

@@ -394,3 +394,19 @@ async def test_a_jinja_rewrite_transform_names_the_pushsecrets_engine_field() ->
     status, _, message = h.ready() or ("", "", "")
     assert status == "False"
     assert message.endswith(engines.jinja_hint(engines.ENGINE_FIELD_PUSHSECRET)), message
+
+
+async def test_a_store_change_wakes_the_pushsecrets_that_use_it() -> None:
+    h = Harness()
+    h.controller.on_event("ADDED", KEY, msgspec.Raw(msgspec.json.encode(h.body)))
+    other = {**h.body, "metadata": {**h.body["metadata"], "name": "other"}}
+    other["spec"] = {**other["spec"], "secretStoreRefs": [{"name": "elsewhere"}]}
+    h.controller.on_event("ADDED", ("team", "other"), msgspec.Raw(msgspec.json.encode(other)))
+    woken: list[model.Key] = []
+    h.controller.scheduler.wake = lambda key, urgent=False: woken.append(key)  # type: ignore[method-assign]
+    h.controller.on_store(("SecretStore", "team", "fake"))
+    assert woken == []  # not started: every PushSecret syncs at start anyway
+    h.controller._started = True
+    h.controller.on_store(("SecretStore", "team", "fake"))
+    h.controller.on_store(("SecretStore", "elsewhere-ns", "elsewhere"))
+    assert woken == [KEY]

@@ -15,10 +15,17 @@ NS = "team-a"
 KEY = ("SecretStore", NS, "s")
 
 
-def raw(spec: dict[str, Any], *, generation: int = 1, conditions: Any = None) -> msgspec.Raw:
+def raw(
+    spec: dict[str, Any],
+    *,
+    generation: int = 1,
+    conditions: Any = None,
+    labels: dict[str, str] | None = None,
+) -> msgspec.Raw:
+    meta = {"name": "s", "namespace": NS, "generation": generation, "uid": "u"}
     body: dict[str, Any] = {
         "kind": "SecretStore",
-        "metadata": {"name": "s", "namespace": NS, "generation": generation, "uid": "u"},
+        "metadata": {**meta, "labels": labels or {}},
         "spec": spec,
     }
     if conditions is not None:
@@ -115,6 +122,37 @@ async def test_a_flipped_verdict_wakes_the_readers() -> None:
     world.view.stores[KEY] = stores.StoreEntry(entry.meta, "SecretStore", None, invalid="gone")
     await world.controller.validate(KEY)
     assert world.woken == [(NS, "es")]
+
+
+async def test_on_change_hears_of_the_stores_whose_readers_are_woken() -> None:
+    """The PushSecret controller's hook: told of a spec change and of a flipped verdict, not of
+    a status-only change (often our own write)."""
+    world = World()
+    changed: list[stores.StoreKey] = []
+    world.controller.on_change = changed.append
+    await world.see(FAKE)
+    assert changed == []  # `run` not started: it validates everything at start
+    async with anyio.create_task_group() as tasks:
+        await tasks.start(world.controller.run)
+        await anyio.sleep(0.01)
+        world.controller.on_event("MODIFIED", (NS, "s"), raw(FAKE))  # status only
+        assert changed == []
+        relabelled = raw(FAKE, labels={"push": "yes"})
+        world.controller.on_event("MODIFIED", (NS, "s"), relabelled)  # same generation
+        assert changed == [KEY] and world.woken == []  # ExternalSecrets name stores
+        changed.clear()
+        world.controller.on_event("MODIFIED", (NS, "s"), raw(FAKE, generation=2))
+        assert changed == [KEY]
+        world.controller.on_event("DELETED", (NS, "s"), raw(FAKE, generation=2))
+        assert changed == [KEY, KEY]
+        tasks.cancel_scope.cancel()
+    entry_less = World()
+    entry_less.controller.on_change = changed.append
+    await entry_less.see(FAKE)
+    entry = entry_less.view.stores[KEY]
+    entry_less.view.stores[KEY] = stores.StoreEntry(entry.meta, "SecretStore", None, invalid="x")
+    await entry_less.controller.validate(KEY)  # the verdict flips
+    assert changed == [KEY, KEY, KEY]
 
 
 async def test_a_store_of_another_controller_class_is_left_alone() -> None:
