@@ -90,9 +90,14 @@ def default_generators(
 def default_pushers(
     registry: providers.ProviderRegistry, kube_client: ports.KubeReader
 ) -> push_registry.PusherRegistry:
-    """The stores PushSecrets can write to: AWS (on the readers of `registry`) and fake."""
+    """The stores PushSecrets can write to: AWS (on the readers of `registry`) and fake (whose
+    pushed values the registry's fake reader reads back, as ESO's fake does)."""
+    fake_pushers = fake_push.FakePusherFactory()
+    fake_reader = registry.first(fake.FakeProviderFactory)
+    if fake_reader is not None:
+        fake_reader.pushed = fake_pushers
     return push_registry.PusherRegistry(
-        [aws_push_factory.AwsPusherFactory(registry, kube_client), fake_push.FakePusherFactory()]
+        [aws_push_factory.AwsPusherFactory(registry, kube_client), fake_pushers]
     )
 
 

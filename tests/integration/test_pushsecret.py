@@ -15,6 +15,7 @@ from aiobotocore.session import get_session
 from kube_support import (
     GROUP_PATH,
     create,
+    decoded,
     delete,
     eventually,
     get,
@@ -554,3 +555,50 @@ async def test_a_store_that_starts_matching_wakes_the_pushsecret_with_the_kept_v
     status = (await get(kube, ps_path(namespace, "woken")) or {})["status"]
     assert set(status["syncedPushSecrets"]) == {"SecretStore/one", "SecretStore/two"}
     await delete(kube, ps_path(namespace, "woken"))
+
+
+async def test_a_value_pushed_to_a_fake_store_is_read_back_by_an_external_secret(
+    kube: kr8s.asyncio.Api, namespace: str
+) -> None:
+    """ESO's fake provider returns what was pushed to it; so does ours, in the operator."""
+    await create(
+        kube,
+        {
+            "apiVersion": model.API_VERSION,
+            "kind": "SecretStore",
+            "metadata": {"name": "fake", "namespace": namespace},
+            "spec": {"provider": {"fake": {"data": [{"key": "listed", "value": "from-spec"}]}}},
+        },
+    )
+    await source(kube, namespace, {"pw": "round-trip"})
+    entries = [match("pw", "pushed", binary=True)]
+    refs = [{"name": "fake", "kind": "SecretStore"}]
+    await create(kube, push_secret(namespace, "to-fake", entries, secretStoreRefs=refs))
+    assert (await until_ready(kube, namespace, "to-fake"))[0] == "True"
+    await create(
+        kube,
+        {
+            "apiVersion": model.API_VERSION,
+            "kind": "ExternalSecret",
+            "metadata": {"name": "back", "namespace": namespace},
+            "spec": {
+                "refreshInterval": "1h",
+                "secretStoreRef": {"name": "fake", "kind": "SecretStore"},
+                "target": {"name": "back"},
+                "data": [
+                    {"secretKey": "pw", "remoteRef": {"key": "pushed"}},
+                    {"secretKey": "listed", "remoteRef": {"key": "listed"}},
+                ],
+            },
+        },
+    )
+
+    async def read_back() -> dict[str, str] | None:
+        found = await get(kube, f"/api/v1/namespaces/{namespace}/secrets/back")
+        return decoded(found) if found else None
+
+    assert await eventually(read_back, what="the target Secret") == {
+        "pw": "round-trip",
+        "listed": "from-spec",
+    }
+    await delete(kube, ps_path(namespace, "to-fake"))

@@ -8,8 +8,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from asyncso import errors, model
-from asyncso.providers import fake
+from asyncso import errors, model, model_push
+from asyncso.providers import fake, fake_push
 
 DATA = [
     {"key": "app/a", "value": "a0"},
@@ -82,3 +82,50 @@ async def test_an_entry_without_a_value_is_refused() -> None:
     with pytest.raises(errors.InvalidSpecError) as caught:
         await fake.FakeProviderFactory().validate(store(data=[{"key": "k", "value": ""}]))
     assert str(caught.value) == "spec.provider.fake.data[0].value: at least one value must be set"
+
+
+def entry(key: str, remote: str) -> model_push.PushEntry:
+    return model_push.PushEntry(
+        remote_key=remote,
+        property="",
+        secret_key=key,
+        data={key: b"pushed-" + key.encode()},
+        metadata=None,
+    )
+
+
+async def test_pushed_values_are_read_back_as_esos_fake_does() -> None:
+    """ESO's fake keeps what a PushSecret pushed and returns it on read and find; an entry of
+    the store's spec wins; a store of the same name elsewhere sees none of it."""
+    pushers = fake_push.FakePusherFactory()
+    readers = fake.FakeProviderFactory(pushed=pushers)
+    mine = store(data=[{"key": "other", "value": "o"}])
+    pusher = await pushers.pusher_for(mine, namespace="ns")
+    results = await pusher.push(
+        [entry("a", "app/pushed"), entry("b", "other")], update_policy="Replace", verify=False
+    )
+    assert results[0] == "created" and isinstance(results[1], errors.AsyncsoError)
+    reader = await readers.provider_for(mine, namespace="ns")
+    assert await reader.read(model.RemoteRef(key="app/pushed")) == b"pushed-a"
+    assert await reader.read(model.RemoteRef(key="other")) == b"o"
+    found = await reader.find(model.Find(name=model.FindName(regexp="^app/")))
+    assert found == {"app/pushed": b"pushed-a"}
+    with pytest.raises(errors.RemoteSecretNotFoundError):
+        await reader.read(model.RemoteRef(key="app/pushed", version="v1"))
+
+    elsewhere = msgspec.structs.replace(
+        mine, metadata=msgspec.structs.replace(mine.metadata, namespace="tenant-b")
+    )
+    other_reader = await readers.provider_for(elsewhere, namespace="tenant-b")
+    with pytest.raises(errors.RemoteSecretNotFoundError):
+        await other_reader.read(model.RemoteRef(key="app/pushed"))
+    unlinked = await fake.FakeProviderFactory().provider_for(mine, namespace="ns")
+    with pytest.raises(errors.RemoteSecretNotFoundError):
+        await unlinked.read(model.RemoteRef(key="app/pushed"))
+
+    await pusher.delete(
+        [model_push.RemoteLocation(remote_key="app/pushed", property="")]
+    )  # ours really deletes
+    gone = await readers.provider_for(mine, namespace="ns")
+    with pytest.raises(errors.RemoteSecretNotFoundError):
+        await gone.read(model.RemoteRef(key="app/pushed"))

@@ -6,7 +6,7 @@ us, so a push onto one is refused (ESO's fake says "key already exists"), exactl
 provider refuses a remote secret without the managed-by mark; what a PushSecret pushed can be
 pushed again, and deleted. Unlike ESO's fake, deletes really delete, and `property` merges into
 a JSON value, so deletion policies and property merges have fast tests too. Reads through the
-fake `SecretsProvider` do not see pushed values (they read the store spec, as before).
+fake `SecretsProvider` see pushed values, as in ESO (`FakePusherFactory.pushed_to`).
 """
 
 from __future__ import annotations
@@ -122,9 +122,20 @@ class FakePusherFactory:
     def handles(self, store: model.SecretStore) -> bool:
         return store.spec.provider.fake is not None
 
+    def pushed_to(self, store: model.SecretStore) -> dict[str, bytes]:
+        """What PushSecrets pushed to `store` and still hold (for the fake reader)."""
+        pusher = self.pushers.get(_key_of(store))
+        if pusher is None:
+            return {}
+        return {key: r.value for key, r in pusher.remote.items() if r.managed}
+
     async def pusher_for(self, store: model.SecretStore, *, namespace: str) -> FakePusher:
-        key = (store.kind, store.metadata.namespace, store.metadata.name)
+        key = _key_of(store)
         pusher = self.pushers.setdefault(key, FakePusher())
         fake = store.spec.provider.fake
         pusher.seed(fake.data if fake is not None else [])
         return pusher
+
+
+def _key_of(store: model.SecretStore) -> tuple[str, str, str]:
+    return (store.kind, store.metadata.namespace, store.metadata.name)
