@@ -5,16 +5,23 @@ Why apart from `app`: tests build `app.Operator` in-process; only the real proce
 handlers, HTTP servers and a Lease. Losing the Lease ends the process at once (as
 controller-runtime does): a replica that is no longer leader must not write another byte, and
 the kubelet restarts it as a standby.
+
+Tasks, as everywhere else, live in anyio task groups: the outer one holds the leader campaign,
+an inner one the operator and the signal watch. SIGTERM or SIGINT cancels the inner group first
+(the operator drains: syncs in flight finish their writes) while the campaign still renews the
+Lease; then the campaign ends, the Lease is released and the servers and clients are closed,
+shielded from cancellation.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import anyio
 
 from asyncso import app, kube, leader, observability, settings
 
@@ -59,34 +66,43 @@ async def run(config: settings.Settings) -> int:
         live_addr=config.live_addr,
         is_ready=operator.ready.is_set if elector is None else (lambda: True),
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    campaign = asyncio.create_task(elector.run(), name="leader") if elector else None
-    stopper = asyncio.create_task(stop.wait(), name="stop")
-    main: asyncio.Task[None] | None = None
-    try:
+
+    async def lead_then_operate() -> None:
         if elector is not None:
-            leading = asyncio.create_task(elector.leading.wait())
-            await asyncio.wait({leading, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            leading.cancel()
-        if not stop.is_set():
-            main = asyncio.create_task(operator.run(), name="operator")
-            await asyncio.wait({main, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        log.info("shutting down")
-        if main is not None:
-            main.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await main
-        stopper.cancel()
-        if campaign is not None and elector is not None:
-            campaign.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await campaign
-            await elector.release()
-        await servers.aclose()
-        await registry.close()
-        await kube_client.close()
+            await elector.leading.wait()
+        await operator.run()
+
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        try:
+            async with anyio.create_task_group() as campaign:
+                if elector is not None:
+                    campaign.start_soon(elector.run, name="leader")
+                await _until_signal(signals, lead_then_operate)
+                campaign.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                if elector is not None:
+                    await elector.release()
+                await servers.aclose()
+                await registry.close()
+                await kube_client.close()
     return 0
+
+
+async def _until_signal(
+    signals: AsyncIterator[signal.Signals], work: Callable[[], Awaitable[None]]
+) -> None:
+    """Run `work` until it returns or a signal arrives; either way it is cancelled and awaited
+    (its own task groups let writes in flight finish) before this returns."""
+    async with anyio.create_task_group() as tasks:
+
+        async def watch() -> None:
+            async for _ in signals:
+                break
+            log.info("shutting down")
+            tasks.cancel_scope.cancel()
+
+        tasks.start_soon(watch, name="signals")
+        await work()
+        log.info("shutting down")
+        tasks.cancel_scope.cancel()
