@@ -291,6 +291,7 @@ class PushSecretController:
     async def _sources(self, ps: model_push.PushSecret) -> list[model.Secret]:
         if ps.spec.selector.generator_ref is not None:
             return [await self._generated_source(ps, ps.spec.selector.generator_ref)]
+        self._generated.pop((ps.metadata.namespace, ps.metadata.name), None)
         source = ps.spec.selector.secret
         assert source is not None  # push_plan.validate
         namespace = ps.metadata.namespace
