@@ -156,19 +156,9 @@ def _build(
         data.update(_text(content.data))
     labels[model.LABEL_MANAGED] = "true"
     annotations[model.ANNOTATION_DATA_HASH] = data_hash(data)
-    owners = [r for r in meta.owner_references if r.uid != es.metadata.uid]
+    owners = plan.owners(es, meta)
     if es.spec.target.creation_policy == "Owner":
         labels[model.LABEL_CREATED_BY] = plan.owner_label(es)
-        owners.append(
-            model.OwnerReference(
-                api_version=model.API_VERSION,
-                kind="ExternalSecret",
-                name=es.metadata.name,
-                uid=es.metadata.uid,
-                controller=True,
-                block_owner_deletion=True,
-            )
-        )
     else:
         labels.pop(model.LABEL_CREATED_BY, None)
     observed_meta = observed.metadata if observed is not None else model.ObjectMeta()

@@ -241,12 +241,12 @@ def _metadata(
     return labels, annotations, finalizers
 
 
-def _owners(es: model.ExternalSecret, meta: model.ObjectMeta) -> list[model.OwnerReference]:
+def owners(es: model.ExternalSecret, meta: model.ObjectMeta) -> list[model.OwnerReference]:
     """ESO's `applyOwnership`: our controller reference with `Owner`, none otherwise (it is
     removed when the policy changed); other references stay."""
-    owners = [r for r in meta.owner_references if r.uid != es.metadata.uid]
+    refs = [r for r in meta.owner_references if r.uid != es.metadata.uid]
     if es.spec.target.creation_policy == "Owner":
-        owners.append(
+        refs.append(
             model.OwnerReference(
                 api_version=model.API_VERSION,
                 kind="ExternalSecret",
@@ -256,7 +256,7 @@ def _owners(es: model.ExternalSecret, meta: model.ObjectMeta) -> list[model.Owne
                 block_owner_deletion=True,
             )
         )
-    return owners
+    return refs
 
 
 def _owned(
@@ -273,7 +273,7 @@ def _owned(
         resource_version=base_meta.resource_version,
         labels=labels,
         annotations=annotations,
-        owner_references=_owners(es, base_meta),
+        owner_references=owners(es, base_meta),
         finalizers=finalizers,
     )
     return model.Secret(
@@ -301,7 +301,7 @@ def _merged(
         resource_version=meta.resource_version,
         labels=labels,
         annotations=annotations,
-        owner_references=_owners(es, meta),
+        owner_references=owners(es, meta),
         finalizers=finalizers,
     )
     return model.Secret(
