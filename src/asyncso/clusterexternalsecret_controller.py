@@ -48,20 +48,16 @@ KIND = fanout.FanoutKind(
 _decoder = msgspec.json.Decoder(model_cluster.ClusterExternalSecret)
 
 
-class _Raw(msgspec.Struct):
-    spec: dict[str, Any]
-    status: dict[str, Any] = {}
-
-
-_raw_decoder = msgspec.json.Decoder(_Raw)
-
-
 class ClusterExternalSecretRules:
     kind = KIND
+    gauges = fanout_controller.ParentGauges(
+        metrics.CLUSTEREXTERNALSECRET_STATUS_CONDITION,
+        metrics.CLUSTEREXTERNALSECRET_RECONCILE_DURATION,
+    )
 
     def decode(self, raw: bytes) -> fanout.Parent:
         ces = _decoder.decode(raw)
-        generic = _raw_decoder.decode(raw)
+        generic = fanout.raw_parent(raw)
         spec = ces.spec
         child_name = names.check_object(
             spec.external_secret_name or ces.metadata.name,
@@ -119,24 +115,6 @@ class ClusterExternalSecretRules:
     def invalid_status(self, item: fanout.InvalidParent, *, now: float) -> dict[str, Any]:
         message = f"invalid ClusterExternalSecret: {errors.redact(item.error)}"
         return {"conditions": [{"type": status.READY, "status": "False", "message": message}]}
-
-    def observe(self, name: str, *, ready: bool, seconds: float) -> None:
-        metrics.set_ready(
-            metrics.CLUSTEREXTERNALSECRET_STATUS_CONDITION,
-            metrics.CLUSTEREXTERNALSECRET_RECONCILE_DURATION,
-            name=name,
-            namespace="",
-            ready=ready,
-            seconds=seconds,
-        )
-
-    def forget(self, name: str) -> None:
-        metrics.forget(
-            metrics.CLUSTEREXTERNALSECRET_STATUS_CONDITION,
-            metrics.CLUSTEREXTERNALSECRET_RECONCILE_DURATION,
-            name=name,
-            namespace="",
-        )
 
 
 def _other_conditions(current: dict[str, Any]) -> list[dict[str, Any]]:

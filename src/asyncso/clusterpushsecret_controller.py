@@ -47,20 +47,15 @@ DEFAULT_REFRESH = "1h"
 _decoder = msgspec.json.Decoder(model_push.ClusterPushSecret)
 
 
-class _Raw(msgspec.Struct):
-    spec: dict[str, Any]
-    status: dict[str, Any] = {}
-
-
-_raw_decoder = msgspec.json.Decoder(_Raw)
-
-
 class ClusterPushSecretRules:
     kind = KIND
+    gauges = fanout_controller.ParentGauges(
+        metrics.CLUSTERPUSHSECRET_STATUS_CONDITION, metrics.CLUSTERPUSHSECRET_RECONCILE_DURATION
+    )
 
     def decode(self, raw: bytes) -> fanout.Parent:
         cps = _decoder.decode(raw)
-        generic = _raw_decoder.decode(raw)
+        generic = fanout.raw_parent(raw)
         spec = cps.spec
         child_name = names.check_object(
             spec.push_secret_name or cps.metadata.name,
@@ -103,24 +98,6 @@ class ClusterPushSecretRules:
         message = f"invalid ClusterPushSecret: {errors.redact(item.error)}"
         condition = status.ready(False, "Errored", message)
         return {"conditions": msgspec.to_builtins(status.set_condition([], condition, now=now))}
-
-    def observe(self, name: str, *, ready: bool, seconds: float) -> None:
-        metrics.set_ready(
-            metrics.CLUSTERPUSHSECRET_STATUS_CONDITION,
-            metrics.CLUSTERPUSHSECRET_RECONCILE_DURATION,
-            name=name,
-            namespace="",
-            ready=ready,
-            seconds=seconds,
-        )
-
-    def forget(self, name: str) -> None:
-        metrics.forget(
-            metrics.CLUSTERPUSHSECRET_STATUS_CONDITION,
-            metrics.CLUSTERPUSHSECRET_RECONCILE_DURATION,
-            name=name,
-            namespace="",
-        )
 
 
 def _conditions(

@@ -301,3 +301,19 @@ def selection_changed(
 ) -> list[str]:
     """The parents for which namespace `name` started or stopped being a target."""
     return [p.meta.name for p in parents if is_target(p, name, old) != is_target(p, name, new)]
+
+
+class RawParent(msgspec.Struct):
+    """A parent's spec and status as plain data: the child's spec is copied from the parent's
+    as it stands (unknown fields too), and the status is kept but for what the kind sets."""
+
+    spec: dict[str, Any]
+    status: dict[str, Any] = {}
+
+
+_raw_parent = msgspec.json.Decoder(RawParent)
+
+
+def raw_parent(raw: bytes) -> RawParent:
+    """The parent's spec and status as plain data."""
+    return _raw_parent.decode(raw)

@@ -25,10 +25,12 @@ from typing import Any, Protocol
 import anyio
 import anyio.abc
 import msgspec
+from prometheus_client import Gauge
 
 from asyncso import (
     errors,
     fanout,
+    metrics,
     model,
     observability,
     ports,
@@ -63,13 +65,29 @@ class Rules(Protocol):
 
     def invalid_status(self, item: fanout.InvalidParent, *, now: float) -> dict[str, Any]: ...
 
-    def observe(self, name: str, *, ready: bool, seconds: float) -> None:
-        """Set the kind's condition and duration gauges."""
+    @property
+    def gauges(self) -> ParentGauges:
+        """The kind's condition and duration gauges."""
         ...
+
+
+@dataclasses.dataclass(frozen=True)
+class ParentGauges:
+    """A cluster-scoped parent kind's Ready-condition and reconcile-duration gauges (ESO's
+    `<kind>_status_condition` and `<kind>_reconcile_duration`), labelled without a namespace."""
+
+    condition: Gauge
+    duration: Gauge
+
+    def observe(self, name: str, *, ready: bool, seconds: float) -> None:
+        """Set the parent's condition and duration gauges."""
+        metrics.set_ready(
+            self.condition, self.duration, name=name, namespace="", ready=ready, seconds=seconds
+        )
 
     def forget(self, name: str) -> None:
         """Drop the gauges of a parent that is gone."""
-        ...
+        metrics.forget(self.condition, self.duration, name=name, namespace="")
 
 
 @dataclasses.dataclass
@@ -111,7 +129,7 @@ class FanoutController:
         if event == "DELETED":
             self.parents.pop(name, None)
             self.scheduler.remove(key)
-            self.rules.forget(name)
+            self.rules.gauges.forget(name)
             return
         item: fanout.Parent | fanout.InvalidParent
         try:
@@ -175,7 +193,7 @@ class FanoutController:
             except errors.AsyncsoError:
                 return RETRY
             await self._warn(item.meta, f"invalid {self.kind.kind}: {errors.redact(item.error)}")
-            self.rules.observe(item.meta.name, ready=False, seconds=0)
+            self.rules.gauges.observe(item.meta.name, ready=False, seconds=0)
             return scheduler.SyncResult(ok=False, next_at=None)
         started = self.clock()
         fields = observability.log_fields(name=key[1], kind=self.kind.kind)
@@ -197,7 +215,7 @@ class FanoutController:
             log.warning("fan-out failed", extra={**fields, "error": errors.redact(str(exc))})
             return RETRY
         elapsed = self.clock() - started
-        self.rules.observe(item.meta.name, ready=not outcome.failed, seconds=elapsed)
+        self.rules.gauges.observe(item.meta.name, ready=not outcome.failed, seconds=elapsed)
         if outcome.failed:
             log.info("fan-out incomplete", extra={**fields, "failed": sorted(outcome.failed)})
         if outcome.conflict:
