@@ -13,6 +13,7 @@ from asyncso.providers import (
     aws_parameterstore,
     aws_parameterstore_push,
     aws_push_fake,
+    aws_push_metadata,
     aws_secretsmanager,
     aws_secretsmanager_push,
     aws_writer,
@@ -252,3 +253,18 @@ async def test_parameter_store_delete_only_what_is_ours() -> None:
     pusher = ssm(client)
     await pusher.delete([model_push.RemoteLocation("/ours"), model_push.RemoteLocation("/theirs")])
     assert set(client.parameters) == {"/theirs"}
+
+
+def test_tag_changes_removes_extra_keys_and_rewrites_only_on_a_differing_value() -> None:
+    wanted = {"team": "a", aws_push_metadata.MANAGED_BY: aws_push_metadata.EXTERNAL_SECRETS}
+    current = {"team": "a", "old": "x", "zeta": "y"}
+    assert aws_push_metadata.tag_changes(current, wanted) == (["old", "zeta"], False)
+    assert aws_push_metadata.tag_changes({"team": "b"}, wanted) == ([], True)
+    assert aws_push_metadata.tag_changes({}, {"team": "a"}) == ([], True)
+
+
+def test_tag_list_is_sorted_by_key_and_tag_map_reads_it_back() -> None:
+    listed = aws_push_metadata.tag_list({"b": "2", "a": "1"})
+    assert listed == [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]
+    assert aws_push_metadata.tag_map(listed) == {"a": "1", "b": "2"}
+    assert aws_push_metadata.tag_map(None) == {}

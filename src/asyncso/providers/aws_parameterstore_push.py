@@ -51,19 +51,11 @@ class ParameterStorePusher(aws_writer.AwsWriter[aws_push_client.SsmWriteClient])
         whole = push_value.whole_as_text if meta.encode_as_decoded else push_value.whole_as_base64
         value = aws_writer.text(push_value.desired(current, entries, whole=whole), what=name)
         if current is None:
-            new_tags = [{"Key": k, "Value": v} for k, v in sorted(meta.tags.items())]
-            await self._put(name, value, meta, overwrite=False, Tags=new_tags)
+            await self._put(name, value, meta, overwrite=False, Tags=_meta.tag_list(meta.tags))
             return "created"
         if value.encode() == current and not verify:
             return "unchanged"
-        listed = await self._call(
-            "ListTagsForResource",
-            self.client.list_tags_for_resource,
-            key=name,
-            ResourceType=RESOURCE_TYPE,
-            ResourceId=name,
-        )
-        tags = {t["Key"]: t["Value"] for t in listed.get("TagList") or []}
+        tags = await self._tags(name)
         if tags.get(_meta.MANAGED_BY) != _meta.EXTERNAL_SECRETS:
             raise errors.PermanentError(MSG_NOT_MANAGED)
         changed = value.encode() != current
@@ -97,8 +89,18 @@ class ParameterStorePusher(aws_writer.AwsWriter[aws_push_client.SsmWriteClient])
                 params["Policies"] = json.dumps(meta.tier.policies, separators=(",", ":"))
         await self._call("PutParameter", self.client.put_parameter, key=name, **params)
 
+    async def _tags(self, name: str) -> dict[str, str]:
+        listed = await self._call(
+            "ListTagsForResource",
+            self.client.list_tags_for_resource,
+            key=name,
+            ResourceType=RESOURCE_TYPE,
+            ResourceId=name,
+        )
+        return _meta.tag_map(listed.get("TagList"))
+
     async def _align_tags(self, name: str, current: dict[str, str], wanted: dict[str, str]) -> None:
-        remove = sorted(k for k in current if k not in wanted)
+        remove, write = _meta.tag_changes(current, wanted)
         if remove:
             await self._call(
                 "RemoveTagsFromResource",
@@ -108,14 +110,14 @@ class ParameterStorePusher(aws_writer.AwsWriter[aws_push_client.SsmWriteClient])
                 ResourceId=name,
                 TagKeys=remove,
             )
-        if any(current.get(k) != v for k, v in wanted.items() if k != _meta.MANAGED_BY):
+        if write:
             await self._call(
                 "AddTagsToResource",
                 self.client.add_tags_to_resource,
                 key=name,
                 ResourceType=RESOURCE_TYPE,
                 ResourceId=name,
-                Tags=[{"Key": k, "Value": v} for k, v in sorted(wanted.items())],
+                Tags=_meta.tag_list(wanted),
             )
 
     async def _delete_one(self, location: model_push.RemoteLocation) -> None:
@@ -123,14 +125,7 @@ class ParameterStorePusher(aws_writer.AwsWriter[aws_push_client.SsmWriteClient])
         current = await self._current(location.remote_key)
         if current is None:
             return
-        listed = await self._call(
-            "ListTagsForResource",
-            self.client.list_tags_for_resource,
-            key=name,
-            ResourceType=RESOURCE_TYPE,
-            ResourceId=name,
-        )
-        tags = {t["Key"]: t["Value"] for t in listed.get("TagList") or []}
+        tags = await self._tags(name)
         if tags.get(_meta.MANAGED_BY) != _meta.EXTERNAL_SECRETS:
             return  # not ours: as good as deleted (ESO)
         if location.property:

@@ -9,6 +9,7 @@ document fails the push without touching the remote secret. Pure: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -126,3 +127,21 @@ def parameter_store(metadata: Any) -> ParameterStorePush:
 def has_tags(metadata: Any) -> bool:
     """ESO patches the tags of an existing secret only when the metadata names some."""
     return bool(isinstance(metadata, dict) and (metadata.get("spec") or {}).get("tags"))
+
+
+def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """Tags as AWS takes them (`[{"Key": ..., "Value": ...}]`), sorted by key."""
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def tag_map(listed: list[dict[str, Any]] | None) -> dict[str, str]:
+    """Tags as AWS lists them, by key."""
+    return {t["Key"]: t["Value"] for t in listed or []}
+
+
+def tag_changes(current: Mapping[str, str], wanted: Mapping[str, str]) -> tuple[list[str], bool]:
+    """ESO's tag alignment of an existing secret: the keys to remove (sorted), and whether the
+    wanted tags are to be written (a value differs or is missing; the managed-by tag aside)."""
+    remove = sorted(k for k in current if k not in wanted)
+    write = any(current.get(k) != v for k, v in wanted.items() if k != MANAGED_BY)
+    return remove, write

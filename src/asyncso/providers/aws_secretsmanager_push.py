@@ -97,7 +97,7 @@ class SecretsManagerPusher(aws_writer.AwsWriter[aws_push_client.SecretsManagerWr
     ) -> None:
         params: dict[str, Any] = {
             "Name": name,
-            "Tags": [{"Key": k, "Value": v} for k, v in sorted(meta.tags.items())],
+            "Tags": _meta.tag_list(meta.tags),
             "Description": meta.description,
             "ClientRequestToken": INITIAL_VERSION,
             "KmsKeyId": meta.kms_key_id,
@@ -133,8 +133,8 @@ class SecretsManagerPusher(aws_writer.AwsWriter[aws_push_client.SecretsManagerWr
         raw_metadata: Any,
     ) -> None:
         if _meta.has_tags(raw_metadata):
-            current = {t["Key"]: t["Value"] for t in described.get("Tags") or []}
-            remove = sorted(k for k in current if k not in meta.tags)
+            current = _meta.tag_map(described.get("Tags"))
+            remove, write = _meta.tag_changes(current, meta.tags)
             if remove:
                 await self._call(
                     "UntagResource",
@@ -143,10 +143,13 @@ class SecretsManagerPusher(aws_writer.AwsWriter[aws_push_client.SecretsManagerWr
                     SecretId=name,
                     TagKeys=remove,
                 )
-            if any(current.get(k) != v for k, v in meta.tags.items() if k != _meta.MANAGED_BY):
-                tags = [{"Key": k, "Value": v} for k, v in sorted(meta.tags.items())]
+            if write:
                 await self._call(
-                    "TagResource", self.client.tag_resource, key=name, SecretId=name, Tags=tags
+                    "TagResource",
+                    self.client.tag_resource,
+                    key=name,
+                    SecretId=name,
+                    Tags=_meta.tag_list(meta.tags),
                 )
         await self._align_policy(name, meta.resource_policy)
         if meta.replication_locations is not None:
