@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from asyncso import model
+from asyncso import model, model_generators
 from asyncso.providers import aws_auth
 
 #: Where the AWS settings sit in a generator manifest, for messages.
 AT = "spec"
+#: The specs of the AWS generators: each has `region`, `auth` and `role`.
+AwsSpec = model_generators.ECRAuthorizationTokenSpec | model_generators.STSSessionTokenSpec
 
 
 class AwsClients(Protocol):
@@ -33,17 +35,11 @@ class StsClient(Protocol):
     async def get_session_token(self, **params: Any) -> dict[str, Any]: ...
 
 
-def identity(
-    kind: str,
-    *,
-    name: str,
-    namespace: str,
-    region: str,
-    auth: model.AwsAuth | None,
-    role: str,
-) -> aws_auth.Identity:
+def identity(kind: str, spec: AwsSpec, *, name: str, namespace: str) -> aws_auth.Identity:
     """The credential identity of generator `kind`/`name` used from `namespace`."""
-    aws = model.AwsProvider(service="SecretsManager", region=region, auth=auth, role=role)
+    aws = model.AwsProvider(
+        service="SecretsManager", region=spec.region, auth=spec.auth, role=spec.role
+    )
     store = model.SecretStore(
         metadata=model.ObjectMeta(name=name, namespace=namespace),
         spec=model.SecretStoreSpec(provider=model.Provider(aws=aws)),

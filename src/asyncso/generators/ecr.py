@@ -85,14 +85,7 @@ class EcrAuthorizationTokenGenerator:
         self.clients = clients
 
     async def generate(self, spec: Any, *, namespace: str, name: str) -> model_generators.Output:
-        identity = aws.identity(
-            KIND,
-            name=name,
-            namespace=namespace,
-            region=spec.region,
-            auth=spec.auth,
-            role=spec.role,
-        )
+        identity = aws.identity(KIND, spec, name=name, namespace=namespace)
         if spec.scope == "public":
             public: aws.EcrClient = await self.clients.client_for(identity, "ecr-public")
             answer = await aws_reader.metered(

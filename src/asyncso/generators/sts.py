@@ -66,14 +66,7 @@ class StsSessionTokenGenerator:
     async def generate(self, spec: Any, *, namespace: str, name: str) -> model_generators.Output:
         if spec.auth is not None and spec.auth.jwt is not None:
             raise errors.InvalidSpecError(f"{aws.AT}.auth.jwt: {MSG_JWT}")
-        identity = aws.identity(
-            KIND,
-            name=name,
-            namespace=namespace,
-            region=spec.region,
-            auth=spec.auth,
-            role=spec.role,
-        )
+        identity = aws.identity(KIND, spec, name=name, namespace=namespace)
         client: aws.StsClient = await self.clients.client_for(identity, "sts")
         answer = await aws_reader.metered(
             client.get_session_token,
