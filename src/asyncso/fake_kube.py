@@ -145,24 +145,14 @@ class FakeKube:
     ) -> model.Secret:
         meta = secret.metadata
         self._enter("replace_secret", apiserver.SECRETS, meta.namespace, meta.name, field)
-        current = self.secrets.get((meta.namespace, meta.name))
-        if current is None:
-            raise errors.api_error(404, f'secrets "{meta.name}" not found', reason="NotFound")
-        stale = meta.resource_version and meta.resource_version != current.metadata.resource_version
-        if stale:
-            raise errors.api_error(409, "the object has been modified", reason="Conflict")
+        _check_replace("secrets", self.secrets.get((meta.namespace, meta.name)), meta)
         return self._stored(secret, field_manager)
 
     async def delete_secret(
         self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
     ) -> None:
         self._enter("delete_secret", apiserver.SECRETS, namespace, name, field)
-        current = self.secrets.get((namespace, name))
-        if current is None:
-            return
-        if resource_version and resource_version != current.metadata.resource_version:
-            raise errors.api_error(409, "precondition failed", reason="Conflict")
-        del self.secrets[(namespace, name)]
+        _delete(self.secrets, (namespace, name), resource_version)
 
     async def create_config_map(
         self, config_map: model.ConfigMap, *, field: str = "metadata", field_manager: str = ""
@@ -178,23 +168,14 @@ class FakeKube:
     ) -> model.ConfigMap:
         meta = config_map.metadata
         self._enter("replace_config_map", apiserver.CONFIGMAPS, meta.namespace, meta.name, field)
-        current = self.config_maps.get((meta.namespace, meta.name))
-        if current is None:
-            raise errors.api_error(404, f'configmaps "{meta.name}" not found', reason="NotFound")
-        if meta.resource_version and meta.resource_version != current.metadata.resource_version:
-            raise errors.api_error(409, "the object has been modified", reason="Conflict")
+        _check_replace("configmaps", self.config_maps.get((meta.namespace, meta.name)), meta)
         return self._stored_config_map(config_map)
 
     async def delete_config_map(
         self, namespace: str, name: str, *, resource_version: str = "", field: str = "metadata"
     ) -> None:
         self._enter("delete_config_map", apiserver.CONFIGMAPS, namespace, name, field)
-        current = self.config_maps.get((namespace, name))
-        if current is None:
-            return
-        if resource_version and resource_version != current.metadata.resource_version:
-            raise errors.api_error(409, "precondition failed", reason="Conflict")
-        del self.config_maps[(namespace, name)]
+        _delete(self.config_maps, (namespace, name), resource_version)
 
     def _stored_config_map(self, config_map: model.ConfigMap) -> model.ConfigMap:
         meta = msgspec.structs.replace(
@@ -361,6 +342,26 @@ class FakeKube:
 
 _Owned = dict[str, dict[str, set[str]]]  # manager → part (labels, annotations, data) → keys
 _PARTS = ("labels", "annotations", "data")
+
+
+def _check_replace(resource: str, current: Any, meta: model.ObjectMeta) -> None:
+    """The apiserver's answer to a PUT of `meta` over `current`: 404 when there is none, 409
+    when `meta` names another resourceVersion."""
+    if current is None:
+        raise errors.api_error(404, f'{resource} "{meta.name}" not found', reason="NotFound")
+    if meta.resource_version and meta.resource_version != current.metadata.resource_version:
+        raise errors.api_error(409, "the object has been modified", reason="Conflict")
+
+
+def _delete(store: dict[model.Key, Any], key: model.Key, resource_version: str) -> None:
+    """The apiserver's DELETE with an optional resourceVersion precondition; a missing object
+    is as good as deleted."""
+    current = store.get(key)
+    if current is None:
+        return
+    if resource_version and resource_version != current.metadata.resource_version:
+        raise errors.api_error(409, "precondition failed", reason="Conflict")
+    del store[key]
 
 
 def _parts(secret: model.Secret) -> dict[str, dict[str, Any]]:
