@@ -221,13 +221,7 @@ class SecretsManagerPusher(aws_writer.AwsWriter[aws_push_client.SecretsManagerWr
         remove = [r for r in have if r not in wanted]
         add = [r for r in wanted if r not in have]
         if remove:
-            await self._call(
-                "RemoveRegionsFromReplication",
-                self.client.remove_regions_from_replication,
-                key=name,
-                SecretId=name,
-                RemoveReplicaRegions=remove,
-            )
+            await self._remove_regions(name, remove)
         if add:
             regions = [{"Region": r, "KmsKeyId": described.get("KmsKeyId")} for r in add]
             await self._call(
@@ -237,6 +231,15 @@ class SecretsManagerPusher(aws_writer.AwsWriter[aws_push_client.SecretsManagerWr
                 SecretId=name,
                 AddReplicaRegions=[{k: v for k, v in r.items() if v} for r in regions],
             )
+
+    async def _remove_regions(self, name: str, regions: list[str]) -> None:
+        await self._call(
+            "RemoveRegionsFromReplication",
+            self.client.remove_regions_from_replication,
+            key=name,
+            SecretId=name,
+            RemoveReplicaRegions=regions,
+        )
 
     # --- delete --------------------------------------------------------------------------------
 
@@ -259,13 +262,7 @@ class SecretsManagerPusher(aws_writer.AwsWriter[aws_push_client.SecretsManagerWr
                 return
         regions = [r.get("Region", "") for r in described.get("ReplicationStatus") or []]
         if regions:
-            await self._call(
-                "RemoveRegionsFromReplication",
-                self.client.remove_regions_from_replication,
-                key=name,
-                SecretId=name,
-                RemoveReplicaRegions=regions,
-            )
+            await self._remove_regions(name, regions)
         params: dict[str, Any] = {"SecretId": described.get("ARN") or name}
         if self.options.force_delete_without_recovery:
             params["ForceDeleteWithoutRecovery"] = True
