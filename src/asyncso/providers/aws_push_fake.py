@@ -26,11 +26,11 @@ class FakeSecret:
     regions: list[str] = dataclasses.field(default_factory=list)
 
 
-class FakeSecretsManager:
-    """Secrets by name; `fail` maps an operation name to the error code it raises once."""
+class _FakeService:
+    """The operations a fake AWS service was called with, in order; `fail` maps an operation
+    name to the error code it raises once."""
 
     def __init__(self) -> None:
-        self.secrets: dict[str, FakeSecret] = {}
         self.calls: list[str] = []
         self.fail: dict[str, str] = {}
 
@@ -39,6 +39,14 @@ class FakeSecretsManager:
         code = self.fail.pop(call, None)
         if code is not None:
             raise client_error(code)
+
+
+class FakeSecretsManager(_FakeService):
+    """Secrets by name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[str, FakeSecret] = {}
 
     def _get(self, name: str) -> FakeSecret:
         found = self.secrets.get(name)
@@ -177,17 +185,12 @@ class FakeParameter:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-class FakeParameterStore:
-    def __init__(self) -> None:
-        self.parameters: dict[str, FakeParameter] = {}
-        self.calls: list[str] = []
-        self.fail: dict[str, str] = {}
+class FakeParameterStore(_FakeService):
+    """Parameters by name."""
 
-    def _enter(self, call: str) -> None:
-        self.calls.append(call)
-        code = self.fail.pop(call, None)
-        if code is not None:
-            raise client_error(code)
+    def __init__(self) -> None:
+        super().__init__()
+        self.parameters: dict[str, FakeParameter] = {}
 
     def writes(self) -> list[str]:
         return [c for c in self.calls if c not in {"GetParameters", "ListTagsForResource"}]
