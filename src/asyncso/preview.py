@@ -132,8 +132,12 @@ class InputObjects(NoCluster):
         self.secrets = secrets
         self.cluster = cluster
 
-    def _missing(self, kind: str, namespace: str, name: str) -> errors.InvalidSpecError:
-        return errors.InvalidSpecError(MSG_NOT_IN_INPUT.format(what=f"{kind} {namespace}/{name}"))
+    def _cluster_for(self, kind: str, namespace: str, name: str) -> ports.KubeClient:
+        """The cluster to read an object that is not in the input from; none: say what to add."""
+        if self.cluster is None:
+            what = f"{kind} {namespace}/{name}"
+            raise errors.InvalidSpecError(MSG_NOT_IN_INPUT.format(what=what))
+        return self.cluster
 
     async def get_secret(
         self, namespace: str, name: str, *, field: str = "metadata"
@@ -141,9 +145,8 @@ class InputObjects(NoCluster):
         found = self.secrets.get((namespace, name))
         if found is not None:
             return found
-        if self.cluster is None:
-            raise self._missing("Secret", namespace, name)
-        return await self.cluster.get_secret(namespace, name, field=field)
+        cluster = self._cluster_for("Secret", namespace, name)
+        return await cluster.get_secret(namespace, name, field=field)
 
     async def get_config_map(
         self, namespace: str, name: str, *, field: str = "metadata"
@@ -151,9 +154,8 @@ class InputObjects(NoCluster):
         found = self.config_maps.get((namespace, name))
         if found is not None:
             return found
-        if self.cluster is None:
-            raise self._missing("ConfigMap", namespace, name)
-        return await self.cluster.get_config_map(namespace, name, field=field)
+        cluster = self._cluster_for("ConfigMap", namespace, name)
+        return await cluster.get_config_map(namespace, name, field=field)
 
     async def get_service_account_annotations(
         self, namespace: str, name: str, *, field: str = "metadata"
