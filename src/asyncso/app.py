@@ -23,6 +23,7 @@ from asyncso import (
     clusterexternalsecret_controller,
     clusterpushsecret_controller,
     compat,
+    event_queue,
     fanout_controller,
     kube,
     metrics,
@@ -63,7 +64,11 @@ def default_registry(
     registry = providers.ProviderRegistry([])
     registry.add(
         aws_factory.AwsProviderFactory(
-            kube_client, config, on_note=registry.note, on_throttled=registry.throttled
+            kube_client,
+            config,
+            on_note=registry.note,
+            on_throttled=registry.throttled,
+            on_change=registry.changed,
         )
     )
     registry.add(fake.FakeProviderFactory())
@@ -146,6 +151,9 @@ class Operator:
             generators=self.generators,
             health=self.health,
         )
+        #: Every controller's Events, sent behind the syncs while the operator runs (a cold
+        #: sync's Secrets do not wait on them): `Kube.emit_event` queues here.
+        self.events = event_queue.EventQueue(kube_client.record_event)
         self.scheduler = scheduler.Scheduler(
             self._sync,
             is_due=self._is_due,
@@ -158,13 +166,17 @@ class Operator:
             kube_client=kube_client,
             registry=registry,
             config=config,
-            wake=self.scheduler.wake,
+            wake=self._store_changed,
         )
+        registry.on_change = self._remote_changed
         self._started = False
         self._states: dict[model.Key, str] = {}
         self._counts: collections.Counter[str] = collections.Counter()
         self.informers: list[watch.Informer] = []
         self.ready = asyncio.Event()
+        #: ExternalSecrets about to sync with fresh values: their reads start together.
+        self._to_prefetch: set[model.Key] = set()
+        self._prefetch_wanted = asyncio.Event()
         self._init_push_and_fanout(may_write, pushers)
 
     def _init_push_and_fanout(
@@ -260,6 +272,7 @@ class Operator:
             apiserver.GENERATORSTATES, self.generator_states.on_event, namespace=ns
         )
         async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._sending_events, name="events")
             for informer in informers:
                 tasks.start_soon(informer.run, name=f"watch:{informer.resource.plural}")
             tasks.start_soon(states.run, name="watch:generatorstates")
@@ -267,7 +280,11 @@ class Operator:
             for informer in informers:
                 await informer.synced.wait()
             await tasks.start(self.scheduler.run, name="scheduler")
+            await self.reconciler.prefetch(
+                k for k in self.view.externalsecrets if self._is_due(k)[0]
+            )
             self._start_workers()
+            tasks.start_soon(self._prefetching, name="prefetch")
             await tasks.start(self.stores.run, name="stores")
             for name, controller in (
                 ("pushsecrets", self.pushsecrets),
@@ -278,6 +295,28 @@ class Operator:
                     await tasks.start(controller.run, name=name)
             self.ready.set()
             log.info("watchers synced; reconciling", extra={"externalsecrets": len(self.scheduler)})
+
+    async def _sending_events(self) -> None:
+        """While this runs, `Kube.emit_event` queues (`event_queue`); what is left at the end is
+        sent within the queue's grace."""
+        self.kube.event_queue = self.events
+        try:
+            await self.events.run()
+        finally:
+            self.kube.event_queue = None
+
+    async def _prefetching(self) -> None:
+        """Start the reads of ExternalSecrets that are new, changed or whose store changed,
+        in bursts (a `kubectl apply` of thousands), so that they share full batch calls."""
+        while True:
+            await self._prefetch_wanted.wait()
+            self._prefetch_wanted.clear()
+            keys, self._to_prefetch = self._to_prefetch, set()
+            await self.reconciler.prefetch(keys)
+
+    def _prefetch_soon(self, key: model.Key) -> None:
+        self._to_prefetch.add(key)
+        self._prefetch_wanted.set()
 
     def _start_workers(self) -> None:
         self._started = True
@@ -336,6 +375,20 @@ class Operator:
             floor=self.settings.min_refresh_interval,
         )
 
+    # --- wake-ups: a store or a remote value changed ------------------------------------------
+
+    def _store_changed(self, key: model.Key) -> None:
+        """A reader of a store that changed: it syncs now, with values read after the change."""
+        self.view.changed_at[key] = time.time()
+        self._prefetch_soon(key)
+        self.scheduler.wake(key)
+
+    def _remote_changed(self, readers: set[model.Key]) -> None:
+        """A re-read found a new version of a remote value: its readers sync at once (ahead of
+        routine refreshes), from the value just fetched."""
+        for key in readers:
+            self.scheduler.wake(key, urgent=True)
+
     # --- watch handlers (sync, cheap): record in the view, then say whom to wake ---------------
 
     def _on_externalsecret(self, event: watch.EventType, key: model.Key, raw: msgspec.Raw) -> None:
@@ -347,17 +400,22 @@ class Operator:
             return
         item: model.ExternalSecret | view.InvalidObject
         try:
-            item = _without_managed_fields(_es_decoder.decode(raw))
+            item = view.compact(_without_managed_fields(_es_decoder.decode(raw)))
         except msgspec.ValidationError as exc:
             meta = _envelope_decoder.decode(raw).metadata
             item = view.InvalidObject(meta=meta, error=compat.decode_error(exc))
         old = self.view.externalsecrets.get(key)
         self.view.put_externalsecret(key, item)
+        changed = old is None or _changed(old, item)
+        if changed:
+            self.view.changed_at[key] = time.time()
         if not self._started:
             return
+        if changed:
+            self._prefetch_soon(key)
         if old is None:
             self.scheduler.ensure(key, urgent=True)
-        elif _changed(old, item):
+        elif changed:
             self.scheduler.wake(key, urgent=True)
 
     def _on_namespace(self, event: watch.EventType, key: model.Key, raw: msgspec.Raw) -> None:
@@ -406,4 +464,7 @@ def _changed(
         return True
     if new.metadata.deletion_timestamp and not old.metadata.deletion_timestamp:
         return True
-    return timing.synced_resource_version(old) != timing.synced_resource_version(new)
+    # What `timing.synced_resource_version` hashes, compared directly (every status write of
+    # ours comes back as such an event).
+    a, b = old.metadata, new.metadata
+    return (a.generation, a.labels, a.annotations) != (b.generation, b.labels, b.annotations)

@@ -63,7 +63,7 @@ def _add_run_flags(run: argparse.ArgumentParser) -> None:
         "--syncs-in-flight",
         type=int,
         default=d.syncs_in_flight,
-        help="max ExternalSecret syncs in flight (waiting syncs fill provider batches)",
+        help="max ExternalSecret syncs in flight (new and changed ones first)",
     )
     run.add_argument("--log-level", default=d.log_level, choices=["debug", "info", "warn", "error"])
     run.add_argument("--log-format", default=d.log_format, choices=["json", "text"])
@@ -78,6 +78,7 @@ def _add_run_flags(run: argparse.ArgumentParser) -> None:
     run.add_argument("--store-requeue-interval", type=float, default=d.store_requeue_interval)
     run.add_argument("--provider-batch-window", type=float, default=d.provider_batch_window)
     run.add_argument("--provider-rate-limit", type=float, default=d.provider_rate_limit)
+    run.add_argument("--provider-cache-max-bytes", type=int, default=d.provider_cache_max_bytes)
     _bool_flag(
         run,
         "enable-cluster-store-reconciler",

@@ -19,7 +19,7 @@ from typing import Any
 import kr8s.asyncio
 import msgspec
 
-from asyncso import apiserver, errors, events, model, selectors, timing
+from asyncso import apiserver, errors, event_queue, events, model, selectors, timing
 
 log = logging.getLogger("asyncso.kube")
 
@@ -84,14 +84,19 @@ class Kube:
         self.api = api
         self._gate = asyncio.Semaphore(max(1, max_in_flight))
         self._events = events.Correlator()
+        #: While the operator runs, its `event_queue`: `emit_event` queues there and the queue
+        #: sends through `record_event`, behind the syncs. None: `emit_event` records at once.
+        self.event_queue: event_queue.EmitEvent | None = None
 
     @classmethod
     async def connect(cls, kubeconfig: str | None = None, *, max_in_flight: int = 16) -> Kube:
         """A private kr8s client (not kr8s's per-thread shared one), so closing it is safe."""
         api = await kr8s.asyncio.Api(kubeconfig=kubeconfig, bypass_factory=True)
+        apiserver.enable_fast_calls(api)
         return cls(api, max_in_flight=max_in_flight)
 
     async def close(self) -> None:
+        await apiserver.close_fast_calls(self.api)
         session = getattr(self.api, "_session", None)
         if session is not None:
             await session.aclose()
@@ -267,6 +272,15 @@ class Kube:
     # --- events --------------------------------------------------------------------------------
 
     async def emit_event(
+        self, involved: model.ObjectMeta, *, kind: str, type_: str, reason: str, message: str
+    ) -> None:
+        """The one way every controller's Events go: into the operator's queue while it runs
+        (client-go's broadcaster queue), else recorded at once (`record_event`)."""
+        queue = self.event_queue  # (an empty queue is falsy: compare with None)
+        send = self.record_event if queue is None else queue
+        await send(involved, kind=kind, type_=type_, reason=reason, message=message)
+
+    async def record_event(
         self, involved: model.ObjectMeta, *, kind: str, type_: str, reason: str, message: str
     ) -> None:
         """Record a core/v1 Event, or count a repeat of one (`events.Correlator`: the same

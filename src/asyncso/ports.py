@@ -8,7 +8,7 @@ the core knowing them, and unit tests can pass in-memory doubles.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from asyncso import errors, model, model_generators, model_push
 
@@ -28,6 +28,16 @@ class SecretsProvider(Protocol):
 
     async def find(self, find: model.Find) -> dict[str, bytes]:
         """`dataFrom.find`: every remote secret matching `find`, keyed by its remote name."""
+        ...
+
+
+@runtime_checkable
+class Prefetching(Protocol):
+    """A provider that can start a read before a sync asks for it (`Reconciler.prefetch`)."""
+
+    def prefetch(self, ref: model.RemoteRef) -> None:
+        """Start reading `ref` under the current `freshness.Want`, without waiting; errors are
+        left for the sync's own read to meet."""
         ...
 
 

@@ -15,13 +15,14 @@ import functools
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import msgspec
 
 from asyncso import (
     errors,
+    freshness,
     manifest,
     metrics,
     model,
@@ -35,6 +36,7 @@ from asyncso import (
     scheduler,
     secret_data,
     settings,
+    settled,
     status,
     stores,
     syncwindows,
@@ -63,6 +65,9 @@ MSG_THROTTLED_EVENT = (
 MSG_FLOORED = "refreshInterval raised to --min-refresh-interval"
 DONE = scheduler.SyncResult(ok=True, next_at=None)
 RETRY = scheduler.SyncResult(ok=False, next_at=None, retry=True)
+
+#: `prefetch` lets other tasks run after this many ExternalSecrets.
+PREFETCH_YIELD = 500
 
 #: Where the target Secret's name comes from (`spec.target.name`, defaulting to the ES's name).
 TARGET = "spec.target"
@@ -103,6 +108,14 @@ class Reconciler:
         self._throttled_since: dict[model.Key, float] = {}
         #: Per ExternalSecret, the refreshInterval whose raise to the floor was logged.
         self._floored: dict[model.Key, str] = {}
+        #: Targets known to be right, so a routine refresh need not GET them (`settled`).
+        self.settled = settled.Settled()
+        #: The last ExternalSecret validated and its synced version (each is asked for twice
+        #: or three times in one sync; one slot each, identity-checked).
+        self._validated: model.ExternalSecret | None = None
+        self._version: tuple[model.ExternalSecret | None, str, str] = (None, "", "")
+        #: Between planning and writing: the fingerprint and desired content of the plan.
+        self._planned: dict[model.Key, tuple[bytes, model.SecretContent]] = {}
 
     # --- entry point ---------------------------------------------------------------------------
 
@@ -118,8 +131,10 @@ class Reconciler:
 
     def forget(self, key: model.Key) -> None:
         """The ExternalSecret `key` is gone: drop every record kept about it between syncs
-        (throttled since, the floor logged, when to regenerate), so memory follows the live
-        ExternalSecrets."""
+        (throttled since, the floor logged, when to regenerate, the settled target), so memory
+        follows the live ExternalSecrets."""
+        self.settled.forget(key)
+        self._planned.pop(key, None)
         self._throttled_since.pop(key, None)
         self._floored.pop(key, None)
         self._regenerate_at.pop(key, None)
@@ -215,7 +230,7 @@ class Reconciler:
     ) -> plan.Plan | manifest.ConfigMapPlan:
         """Validate, keep the finalizer right, plan from the view, write; re-plan from a fresh
         read when a create finds the Secret exists after all (the view lags, or it is not ours)."""
-        validation.validate(es)
+        self._validate(es)
         if es.spec.target.manifest is not None:
             manifest.check(es, allowed=self.settings.unsafe_allow_generic_targets)
             await self._ensure_finalizer(es)
@@ -224,12 +239,13 @@ class Reconciler:
         the_plan = await self._plan(es, trust_view=True, seen=seen)
         manager = plan.field_manager(es)
         try:
-            await self._execute(the_plan, manager=manager)
+            written = await self._execute(the_plan, manager=manager)
         except errors.ConflictError:
             if the_plan.action != "create":
                 raise
             the_plan = await self._plan(es, trust_view=False, seen=seen)
-            await self._execute(the_plan, manager=manager)
+            written = await self._execute(the_plan, manager=manager)
+        self._settle(es, written)
         return the_plan
 
     def _keeps_its_secret(self, key: model.Key, es: model.ExternalSecret) -> bool:
@@ -296,7 +312,18 @@ class Reconciler:
 
     def _synced_version(self, es: model.ExternalSecret) -> str:
         store = stores.version_of(es.metadata.namespace, es.spec.secret_store_ref, self.view.stores)
-        return timing.synced_resource_version(es, store_version=store)
+        last, last_store, version = self._version
+        if last is es and last_store == store:
+            return version
+        version = timing.synced_resource_version(es, store_version=store)
+        self._version = (es, store, version)
+        return version
+
+    def _validate(self, es: model.ExternalSecret) -> None:
+        """`validation.validate`, once for the same ExternalSecret object."""
+        if self._validated is not es:
+            validation.validate(es)
+            self._validated = es
 
     def _not_ours(self, es: model.ExternalSecret) -> bool:
         """ESO skips ExternalSecrets whose store belongs to another controller class, and those
@@ -318,10 +345,11 @@ class Reconciler:
         every remote secret is gone and `deletionPolicy` (Delete/Merge) says to act on it.
         Every value met on the way is added to `seen` (for redaction). Also used by
         `asyncso render`."""
-        validation.validate(es)
+        self._validate(es)
         spec = es.spec
         seen = seen if seen is not None else errors.KnownValues()
-        fetched = await self._fetch(es)
+        with freshness.wanting(self._want(es)):
+            fetched = await self._fetch(es)
         _remember_fetched(seen, fetched)
         # Off the event loop: rewrite transforms are templates too (bounded, but CPU-bound).
         values = await asyncio.to_thread(secret_data.merge, spec, fetched)
@@ -332,11 +360,89 @@ class Reconciler:
         _remember_content(seen, content, written=_keys_in_spec(es))
         return content
 
+    def _want(self, es: model.ExternalSecret) -> freshness.Want:
+        """How fresh this sync's remote values must be: fetched after the ExternalSecret (or
+        its store) was seen changed when it was (new, spec, labels, annotations such as
+        `force-sync`); at most one refresh interval old otherwise (the interval in force,
+        raised to `--min-refresh-interval`, so that the shared re-reads keep the floor too)."""
+        key = (es.metadata.namespace, es.metadata.name)
+        periodic = timing.effective_policy(es) == "Periodic"
+        interval = self._interval(es) if periodic else 0.0
+        changed = es.status.synced_resource_version != self._synced_version(es)
+        return freshness.Want(
+            reader=key,
+            interval=interval,
+            not_before=freshness.not_before(
+                now=self.clock(),
+                interval=interval,
+                changed=changed,
+                changed_at=self.view.changed_at.get(key),
+            ),
+        )
+
+    async def prefetch(self, keys: Iterable[model.Key]) -> None:
+        """Start the remote reads the next syncs of these ExternalSecrets will make (many
+        syncs starting together, e.g. at start-up, then find their values read in full batch
+        calls instead of trickling in as slots free up). Nothing is written and no error is
+        reported here: a sync meets its own. A replica that is not leader reads nothing."""
+        if self.may_write is not None and not self.may_write():
+            return
+        for count, key in enumerate(keys, 1):
+            if not count % PREFETCH_YIELD:
+                await asyncio.sleep(0)  # thousands at start-up: let the watches breathe
+            es = self.view.externalsecrets.get(key)
+            if not isinstance(es, model.ExternalSecret) or es.metadata.deletion_timestamp:
+                continue
+            try:
+                validation.validate(es)
+                if not self._not_ours(es):
+                    await self._prefetch(es)
+            except errors.AsyncsoError:
+                continue
+
+    async def _prefetch(self, es: model.ExternalSecret) -> None:
+        namespace = es.metadata.namespace
+        entries: list[tuple[model.SourceRef | None, model.RemoteRef, str]] = [
+            (item.source_ref, item.remote_ref, f"spec.data[{index}]")
+            for index, item in enumerate(es.spec.data)
+        ]
+        entries += [
+            (entry.source_ref, entry.extract, f"spec.dataFrom[{index}]")
+            for index, entry in enumerate(es.spec.data_from)
+            if entry.extract is not None
+            and (entry.source_ref is None or entry.source_ref.generator_ref is None)
+        ]
+        with freshness.wanting(self._want(es)):
+            for source, ref, where in entries:
+                store = stores.resolve(
+                    namespace,
+                    _entry_ref(source, es.spec.secret_store_ref),
+                    stores=self.view.stores,
+                    namespace_labels=self.view.namespaces.get(namespace, {}),
+                    verdicts=self.view.store_verdicts,
+                    where=f"{where}.sourceRef.storeRef" if source else "spec.secretStoreRef",
+                )
+                factory = self.registry.factory_for(store)
+                provider = await factory.provider_for(store, namespace=namespace)
+                if isinstance(provider, ports.Prefetching):
+                    provider.prefetch(ref)
+
     async def _plan(
         self, es: model.ExternalSecret, *, trust_view: bool, seen: errors.KnownValues
     ) -> plan.Plan:
         desired = await self.desired(es, seen=seen)
         target = (es.metadata.namespace, model.target_name(es))
+        key = (es.metadata.namespace, es.metadata.name)
+        mark = None if desired is None else settled.fingerprint(es, desired)
+        record = self.view.secrets.get(target)
+        if mark is not None and desired is not None:
+            self._planned[key] = (mark, desired)
+            if trust_view and record is not None and record.valid:
+                known = self.settled.recall(key, mark, record.resource_version)
+                if known is not None:
+                    return known  # the view shows the target as a sync left it: no GET
+        else:
+            self._planned.pop(key, None)
         observed: model.Secret | None = None
         # A managed Secret absent from the watched view is very likely absent: skip the GET and
         # let a create conflict (409) fall back to reading it. Merge targets are not watched.
@@ -346,7 +452,20 @@ class Reconciler:
             and target not in self.view.secrets
         ):
             observed = await self.kube.get_secret(*target, field=TARGET)
-        return plan.plan_sync(es, desired, observed)
+        the_plan = plan.plan_sync(es, desired, observed)
+        if mark is not None:
+            self.settled.remember(key, mark, observed, the_plan)
+        return the_plan
+
+    def _settle(self, es: model.ExternalSecret, written: model.Secret | None) -> None:
+        """After a write: remember the Secret as written when a refresh of the same content
+        would find nothing to do on it (so the next refresh need not GET it)."""
+        key = (es.metadata.namespace, es.metadata.name)
+        planned = self._planned.pop(key, None)
+        if planned is None or written is None:
+            return
+        mark, desired = planned
+        self.settled.remember(key, mark, written, plan.plan_sync(es, desired, written))
 
     async def _provider(
         self,
@@ -493,23 +612,25 @@ class Reconciler:
         if self.may_write is not None and not self.may_write():
             raise NotLeaderError("not the leader; write skipped")
 
-    async def _execute(self, the_plan: plan.Plan, *, manager: str) -> None:
-        """At most one write, carrying the ExternalSecret's field manager (`fieldowners`)."""
+    async def _execute(self, the_plan: plan.Plan, *, manager: str) -> model.Secret | None:
+        """At most one write, carrying the ExternalSecret's field manager (`fieldowners`);
+        the Secret as the apiserver stored it, when one was created or replaced."""
         secret = the_plan.secret
         if the_plan.action == "none" or secret is None:
-            return
+            return None
         self._check_leader()
         if the_plan.action == "create":
-            await self.kube.create_secret(secret, field=TARGET, field_manager=manager)
-        elif the_plan.action == "update":
-            await self.kube.replace_secret(secret, field=TARGET, field_manager=manager)
-        elif the_plan.action == "delete":
+            return await self.kube.create_secret(secret, field=TARGET, field_manager=manager)
+        if the_plan.action == "update":
+            return await self.kube.replace_secret(secret, field=TARGET, field_manager=manager)
+        if the_plan.action == "delete":
             await self.kube.delete_secret(
                 secret.metadata.namespace,
                 secret.metadata.name,
                 resource_version=secret.metadata.resource_version,
                 field=TARGET,
             )
+        return None
 
     # --- the error and report path --------------------------------------------------------
 

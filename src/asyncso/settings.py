@@ -19,11 +19,11 @@ class Settings:
     controller_class: str = "default"
     #: Cap on apiserver requests in flight from syncs (ESO's `--concurrent`, in spirit).
     concurrent: int = 16
-    #: Cap on syncs in flight. Higher than `concurrent` on purpose: syncs waiting on a provider
-    #: batch hold no apiserver slot, and more of them waiting together means fuller batches
-    #: (20 ids per BatchGetSecretValue). Provider calls are bounded by batching, the client's
-    #: connection pool and `provider_rate_limit`.
-    syncs_in_flight: int = 256
+    #: Cap on syncs in flight. Above `concurrent` (a sync also waits on provider reads), but not
+    #: by much: syncs beyond the apiserver slots only queue for them, and a new ExternalSecret's
+    #: sync (served first here) would queue behind their requests. Provider batches no longer
+    #: need many waiting syncs: the reads of syncs starting together are prefetched.
+    syncs_in_flight: int = 64
     log_level: str = "info"
     log_format: str = "json"
     metrics_addr: str = ":8080"
@@ -40,6 +40,9 @@ class Settings:
     provider_batch_window: float = 0.01
     #: Per-store limit of provider calls per second (0: unlimited).
     provider_rate_limit: float = 0.0
+    #: Memory budget (bytes) for the remote values each identity keeps for its readers; values
+    #: beyond it are read from the provider on every refresh (`providers/value_cache`).
+    provider_cache_max_bytes: int = 64 * 1024 * 1024
     #: Reconcile ClusterSecretStores (ESO's --enable-cluster-store-reconciler).
     enable_cluster_store_reconciler: bool = True
     #: Upper bound on the random delay added to each refresh, as a fraction of the interval.

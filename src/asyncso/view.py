@@ -8,7 +8,10 @@ indexes that answer "whom to wake" when a store or a target Secret changes. Memo
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections import defaultdict
+
+import msgspec
 
 from asyncso import model
 from asyncso import stores as store_rules
@@ -42,6 +45,9 @@ class View:
     )
     namespaces: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
     secrets: dict[model.Key, SecretRecord] = dataclasses.field(default_factory=dict)
+    #: When each ExternalSecret was last seen new or changed (its spec, labels, annotations, or
+    #: its store): its next sync reads remote values fetched after that (`freshness`).
+    changed_at: dict[model.Key, float] = dataclasses.field(default_factory=dict)
     _by_store: defaultdict[store_rules.StoreKey, set[model.Key]] = dataclasses.field(
         default_factory=lambda: defaultdict(set)
     )
@@ -69,6 +75,7 @@ class View:
     def drop_externalsecret(self, key: model.Key) -> None:
         self._unindex(key)
         self.externalsecrets.pop(key, None)
+        self.changed_at.pop(key, None)
 
     def _unindex(self, key: model.Key) -> None:
         refs, target = self._refs.pop(key, (set(), None))
@@ -98,6 +105,61 @@ class View:
     def namespace_readers(self, namespace: str) -> set[model.Key]:
         """ExternalSecrets in a namespace that read ClusterSecretStores (conditions may change)."""
         return {key for key in self.readers_of_cluster_stores() if key[0] == namespace}
+
+
+def compact(es: model.ExternalSecret) -> model.ExternalSecret:
+    """`es` with the strings that repeat across thousands of ExternalSecrets shared (namespace,
+    store, interval, secret keys, remote keys and properties, condition words and times,
+    apiVersion, kind): about 1 KiB less for each ExternalSecret the view keeps."""
+    i = sys.intern
+    replace = msgspec.structs.replace
+    meta, spec, status = es.metadata, es.spec, es.status
+    meta = replace(
+        meta,
+        namespace=i(meta.namespace),
+        creation_timestamp=_interned(meta.creation_timestamp),
+    )
+    store = spec.secret_store_ref
+    if store is not None:
+        store = replace(store, name=i(store.name), kind=i(store.kind))
+    data = [
+        replace(
+            item,
+            secret_key=i(item.secret_key),
+            remote_ref=replace(
+                item.remote_ref,
+                key=i(item.remote_ref.key),
+                property=i(item.remote_ref.property),
+            ),
+        )
+        for item in spec.data
+    ]
+    spec = replace(
+        spec, secret_store_ref=store, refresh_interval=i(spec.refresh_interval), data=data
+    )
+    conditions = [
+        replace(
+            c,
+            type=i(c.type),
+            reason=i(c.reason),
+            message=i(c.message),
+            last_transition_time=_interned(c.last_transition_time),
+        )
+        for c in status.conditions
+    ]
+    status = replace(status, conditions=conditions, refresh_time=_interned(status.refresh_time))
+    return replace(
+        es,
+        metadata=meta,
+        spec=spec,
+        status=status,
+        api_version=i(es.api_version),
+        kind=i(es.kind),
+    )
+
+
+def _interned(text: str | None) -> str | None:
+    return None if text is None else sys.intern(text)
 
 
 def _store_refs(es: model.ExternalSecret) -> list[model.StoreRef]:

@@ -66,7 +66,7 @@ class FakeClock:
     def now(self) -> float:
         return self.time
 
-    async def wait(self, event: asyncio.Event, until: float) -> None:
+    async def wait(self, event: scheduler.Signal, until: float) -> None:
         reached = asyncio.Event()
         self.waiting.append((until, reached))
         woken = asyncio.ensure_future(event.wait())

@@ -60,3 +60,26 @@ def test_namespace_readers_are_cluster_store_readers_of_that_namespace() -> None
     assert state.readers_of_cluster_stores() == {("team-a", "e"), ("team-b", "e")}
     assert state.namespace_readers("team-a") == {("team-a", "e")}
     assert state.readers_of_store(CLUSTER) == {("team-a", "e"), ("team-b", "e")}
+
+
+def test_compact_keeps_the_externalsecret_equal_and_shares_repeated_strings() -> None:
+    def decoded(name: str) -> model.ExternalSecret:
+        body = msgspec.json.encode(
+            es(
+                name=name,
+                data=[{"secretKey": "password", "remoteRef": {"key": "db", "property": "pw"}}],
+                status={
+                    "refreshTime": "2026-11-30T10:00:00Z",
+                    "conditions": [{"type": "Ready", "status": "True", "reason": "SecretSynced"}],
+                },
+            )
+        )
+        return msgspec.json.decode(body, type=model.ExternalSecret)
+
+    first, second = decoded("a"), decoded("b")
+    assert view.compact(first) == first
+    a, b = view.compact(first), view.compact(second)
+    assert a.metadata.namespace is b.metadata.namespace
+    assert a.spec.data[0].remote_ref.property is b.spec.data[0].remote_ref.property
+    assert a.status.conditions[0].reason is b.status.conditions[0].reason
+    assert a.status.refresh_time is b.status.refresh_time

@@ -55,6 +55,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh-secrets", type=int, default=20, help="remote secrets changed by --freshness"
     )
     parser.add_argument(
+        "--churn",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="change this fraction of the U remote secrets per cycle of the steady window",
+    )
+    parser.add_argument(
+        "--change-detection",
+        action="store_true",
+        help="annotate the stores for change detection by ListSecrets",
+    )
+    parser.add_argument(
         "--profile",
         action="store_true",
         help="py-spy the operator during the steady window (speedscope file)",
@@ -112,6 +124,8 @@ def options_from(args: argparse.Namespace) -> Options:
         bare_events=args.bare_events,
         cold_timeout=args.cold_timeout,
         operator_args=tuple(args.operator_arg),
+        change_detection=args.change_detection,
+        churn=args.churn,
     )
 
 

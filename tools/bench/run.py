@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import os
 import pathlib
 import statistics
@@ -28,7 +29,7 @@ from devenv import bench as devbench
 LABEL_MANAGED = "reconcile.external-secrets.io/managed"
 PROVIDER_CALLS = "externalsecret_provider_api_calls_count_total"
 SYNC_CALLS = "externalsecret_sync_calls_total"
-SYNC_ERRORS = "externalsecret_sync_calls_error"
+SYNC_ERRORS = "externalsecret_sync_calls_error_total"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -51,6 +52,10 @@ class Options:
     bare_events: bool = False
     cold_timeout: float = 1800.0
     operator_args: tuple[str, ...] = ()
+    #: Stores annotated for the operator's change detection by ListSecrets.
+    change_detection: bool = False
+    #: Fraction of the U remote secrets changed in AWS per cycle of the steady window.
+    churn: float = 0.0
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -84,6 +89,9 @@ class RunFigures:
     concurrent: int
     ideal_aws_calls: int
     ideal_aws_calls_per_store: int
+    #: Change detection's floor per cycle: ListSecrets pages per store.
+    ideal_listing_calls: int = 0
+    change_detection: bool = False
     load_avg_start: float
     load_avg_end: float = 0.0
     setup_s: float = 0.0
@@ -105,6 +113,10 @@ class RunFigures:
     #: Probes whose Secret was not right within two intervals (at least a minute).
     new_es_not_synced: int = 0
     freshness: Freshness | None = None
+    #: Remote secrets changed per cycle during the steady window (`--churn`), and how fast
+    #: their readers got the new values.
+    churn_per_cycle: int = 0
+    churn: Freshness | None = None
     peak_rss_mib: float = 0.0
     end_rss_mib: float = 0.0
     sync_errors: float = 0.0
@@ -164,7 +176,10 @@ class Run:
             refresh_interval=options.refresh_interval,
             store_kind=options.store_kind,
             controller_class=options.controller_class,
+            change_detection=options.change_detection,
         )
+        #: The version each remote secret is at, once changed (version 1 otherwise).
+        self.versions: dict[int, int] = {}
         self.workdir = out_dir / f"{label}-logs"
         self.children: list[processes.Child] = []
         self.figures = RunFigures(
@@ -177,6 +192,8 @@ class Run:
             concurrent=options.concurrent,
             ideal_aws_calls=self.workload.ideal_calls(),
             ideal_aws_calls_per_store=self.workload.ideal_calls_per_store(),
+            ideal_listing_calls=self.workload.ideal_listing_calls(),
+            change_detection=options.change_detection,
             load_avg_start=_load_avg(),
             steady_cycles=options.steady_cycles,
         )
@@ -297,6 +314,9 @@ class Run:
             )
             for k in range(options.probes)
         ]
+        churn = None
+        if options.churn > 0:
+            churn = asyncio.create_task(self._churn(tracker, start=wall_start, window=window))
         await _sleep_until(wall_start + window)
         cpu_end, wall_end = processes.cpu_seconds(operator.pid), time.monotonic()
         aws_end = await processes.proxy_counts(proxy)
@@ -315,6 +335,9 @@ class Run:
         figures.steady_apiserver_requests_per_cycle = _per_cycle(
             promtext.diff(api_end, api_start), cycles
         )
+        if churn is not None:
+            figures.churn_per_cycle = math.ceil(options.churn * workload.remote_count)
+            figures.churn = await churn
         answers = await asyncio.gather(*probes)
         latencies = sorted(x for x in answers if x is not None)
         figures.new_es_not_synced = len(answers) - len(latencies)
@@ -395,31 +418,60 @@ class Run:
         workload = self.workload
         count = min(self.options.fresh_secrets, workload.remote_count)
         changed = sorted({(m * workload.remote_count) // count for m in range(count)})
-        versions = dict.fromkeys(changed, 2)
+        delays, readers = await self._change(tracker, changed)
+        return self._freshness_of(changed=len(changed), readers=readers, delays=delays)
+
+    async def _change(
+        self, tracker: SecretTracker, changed: list[int]
+    ) -> tuple[list[float | None], int]:
+        """Write a new version of each remote secret in `changed`; seconds until each of their
+        readers held it (None: not within 2 intervals + 30 s), and how many readers."""
+        workload = self.workload
+        for j in changed:
+            self.versions[j] = self.versions.get(j, 1) + 1
         readers = sorted({i for j in changed for i in workload.readers(j)})
         keys = [(workload.namespace_of(i), workload.es_name(i)) for i in readers]
         for i, key in zip(readers, keys, strict=True):
-            tracker.expect(key, workload.expected(i, versions))
-        await seeding.put_remote(self.info, workload, versions)
+            tracker.expect(key, workload.expected(i, self.versions))
+        await seeding.put_remote(self.info, workload, {j: self.versions[j] for j in changed})
         put_done = time.monotonic()
+        with contextlib.suppress(TrackingError):  # counted as `never`
+            await tracker.wait(keys, within=2 * self.options.refresh_interval + 30)
+        found = [tracker.right_at(k) for k in keys]
+        return [None if right is None else right - put_done for right in found], len(keys)
+
+    async def _churn(self, tracker: SecretTracker, *, start: float, window: float) -> Freshness:
+        """`--churn`: during the steady window, change that fraction of the U remote secrets per
+        cycle, one at a time, spread evenly; how fast each change reached its readers."""
+        options, workload = self.options, self.workload
+        per_cycle = math.ceil(options.churn * workload.remote_count)
+        changes = [j for c in range(options.steady_cycles) for j in workload.churned(c, per_cycle)]
+
+        async def change(n: int, j: int) -> tuple[list[float | None], int]:
+            await _sleep_until(start + (n + 0.5) * window / max(1, len(changes)))
+            return await self._change(tracker, [j])
+
+        results = await asyncio.gather(*(change(n, j) for n, j in enumerate(changes)))
+        delays = [d for found, _ in results for d in found]
+        return self._freshness_of(
+            changed=len(changes), readers=sum(r for _, r in results), delays=delays
+        )
+
+    def _freshness_of(self, *, changed: int, readers: int, delays: list[float | None]) -> Freshness:
         interval = self.options.refresh_interval
         waited = 2 * interval + 30
-        with contextlib.suppress(TrackingError):  # counted below as `never`
-            await tracker.wait(keys, within=waited)
-        delays = sorted(
-            right - put_done for right in (tracker.right_at(k) for k in keys) if right is not None
-        )
         bound = interval + 1
-        never = len(keys) - len(delays)
-        late = never + sum(1 for d in delays if d > bound)
+        got = sorted(d for d in delays if d is not None)
+        never = readers - len(got)
+        late = never + sum(1 for d in got if d > bound)
         return Freshness(
-            changed=len(changed),
-            readers=len(keys),
+            changed=changed,
+            readers=readers,
             bound_s=bound,
             waited_s=waited,
             late=late,
             never=never,
-            median_s=round(statistics.median(delays), 2) if delays else None,
-            max_s=round(max(delays), 2) if delays and not never else None,
+            median_s=round(statistics.median(got), 2) if got else None,
+            max_s=round(max(got), 2) if got and not never else None,
             within_bound=late == 0,
         )

@@ -26,6 +26,10 @@ ACCESS_KEY_ID = "test"
 SECRET_ACCESS_KEY = "test"
 #: Ids per BatchGetSecretValue call: the floor of AWS calls per cycle is ceil(U / 20).
 BATCH_LIMIT = 20
+#: Secrets per ListSecrets page: the floor of a change-detection sweep is ceil(U / 100).
+LIST_PAGE = 100
+#: The store annotation of the operator's change detection (`--change-detection`).
+CHANGE_DETECTION = ("asyncso.io/change-detection", "ListSecrets")
 STORE_KINDS = ("SecretStore", "ClusterSecretStore")
 
 
@@ -49,6 +53,8 @@ class Workload:
     store_kind: str = "SecretStore"
     #: Empty: stores carry no `spec.controller` (what the default `asyncso run` reconciles).
     controller_class: str = ""
+    #: Stores annotated for change detection by `ListSecrets`.
+    change_detection: bool = False
 
     def __post_init__(self) -> None:
         if self.count < 1:
@@ -110,6 +116,20 @@ class Workload:
     def ideal_calls(self) -> int:
         """ceil(U / 20): every remote secret read once per cycle in full batches."""
         return math.ceil(self.remote_count / BATCH_LIMIT)
+
+    def ideal_listing_calls(self) -> int:
+        """ceil(U / 100) per store: one `ListSecrets` sweep (every store lists all U here)."""
+        stores = 1 if self.store_kind == "ClusterSecretStore" else self.namespace_count
+        return stores * math.ceil(self.remote_count / LIST_PAGE)
+
+    def churned(self, cycle: int, count: int) -> list[int]:
+        """The `count` remote secrets changed in cycle `cycle` (0-based) of a churn run: spread
+        over U, a different set each cycle, none read by the latency probes."""
+        usable = list(range(8, self.remote_count))
+        if not usable or count <= 0:
+            return []
+        step = max(1, len(usable) // count)
+        return sorted({usable[(k * step + cycle) % len(usable)] for k in range(count)})
 
     def ideal_calls_per_store(self) -> int:
         """The same floor when each namespace's SecretStore is its own AWS identity."""
@@ -211,6 +231,14 @@ class Workload:
             }
         }
 
+    def _store_metadata(self, name: str, namespace: str = "") -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": name}
+        if namespace:
+            meta["namespace"] = namespace
+        if self.change_detection:
+            meta["annotations"] = dict([CHANGE_DETECTION])
+        return meta
+
     def stores(self) -> list[dict[str, Any]]:
         """One SecretStore per namespace, or one ClusterSecretStore for all of them."""
         if self.store_kind == "ClusterSecretStore":
@@ -223,7 +251,7 @@ class Workload:
                 {
                     "apiVersion": GROUP_VERSION,
                     "kind": "ClusterSecretStore",
-                    "metadata": {"name": self.cluster_store_name},
+                    "metadata": self._store_metadata(self.cluster_store_name),
                     "spec": spec,
                 }
             ]
@@ -236,7 +264,7 @@ class Workload:
                 {
                     "apiVersion": GROUP_VERSION,
                     "kind": "SecretStore",
-                    "metadata": {"name": STORE_NAME, "namespace": namespace},
+                    "metadata": self._store_metadata(STORE_NAME, namespace),
                     "spec": spec,
                 }
             )

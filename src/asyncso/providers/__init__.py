@@ -22,6 +22,8 @@ class ProviderRegistry:
         self.on_note: Callable[[tuple[str, str, str], str], None] | None = None
         #: Who hears that a store's provider was throttled (the operator's provider health).
         self.on_throttled: Callable[[tuple[str, str, str]], None] | None = None
+        #: Where the readers of remote values that changed go (the operator wakes them).
+        self.on_change: Callable[[set[model.Key]], None] | None = None
 
     def add(self, factory: ports.ProviderFactory) -> None:
         self._factories.append(factory)
@@ -44,6 +46,11 @@ class ProviderRegistry:
         inside a call it retries: a sync waiting on it may have to say so."""
         if self.on_throttled is not None:
             self.on_throttled(store)
+
+    def changed(self, readers: set[model.Key]) -> None:
+        """These ExternalSecrets read a remote value that changed: sync them now."""
+        if self.on_change is not None:
+            self.on_change(readers)
 
     def factory_for(self, store: model.SecretStore) -> ports.ProviderFactory:
         for factory in self._factories:

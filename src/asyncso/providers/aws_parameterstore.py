@@ -1,7 +1,8 @@
 """AWS Systems Manager Parameter Store behind `ports.SecretsProvider`, batched.
 
-Why batched: reads from every ExternalSecret using this identity coalesce into `GetParameters`
-calls of up to 10 names (with decryption); `name:version` selectors batch too.
+Why batched: reads from every ExternalSecret using this identity are shared and coalesce into
+`GetParameters` calls of up to 10 names (with decryption, `shared_reads`); `name:version`
+selectors batch too.
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ class ParameterStore(aws_reader.AwsReader[aws_client.SsmClient]):
         found.update(current)
         return {name: found.get(name) or errors.RemoteSecretNotFoundError(name) for name in names}
 
+    def _current(self, answer: dict[str, Any]) -> aws_reader.Current:
+        return aws_reader.Current(
+            str(answer.get("Version", "")), str(answer.get("Value", "")).encode()
+        )
+
+    def prefetch(self, ref: model.RemoteRef) -> None:
+        """`ports.Prefetching`: the read `read` would make, started now."""
+        if ref.metadata_policy != "Fetch":
+            name = self.prefix + ref.key
+            self.shared.prefetch(f"{name}:{ref.version}" if ref.version else name)
+
     async def read(self, ref: model.RemoteRef) -> bytes:
         """The parameter's value (or its tags, with `metadataPolicy: Fetch`), decrypted."""
         name = self.prefix + ref.key
@@ -55,8 +67,8 @@ class ParameterStore(aws_reader.AwsReader[aws_client.SsmClient]):
             )
             return aws_reader.tags_json(answer.get("TagList", []))
         selector = f"{name}:{ref.version}" if ref.version else name
-        parameter = await self._batcher.get(selector)
-        return str(parameter.get("Value", "")).encode()
+        current = await self.shared.get(selector)
+        return current.value or b""
 
     async def find(self, find: model.Find) -> dict[str, bytes]:
         """`dataFrom.find`: by path alone one recursive listing with values; with tags, a
@@ -93,13 +105,11 @@ class ParameterStore(aws_reader.AwsReader[aws_client.SsmClient]):
             for meta in page.get("Parameters", []):
                 if pattern is None or pattern.search(meta["Name"]):
                     names.append(meta["Name"])
-        values = await asyncio.gather(
-            *(self._batcher.get(n) for n in names), return_exceptions=True
-        )
+        values = await asyncio.gather(*(self.shared.get(n) for n in names), return_exceptions=True)
         for name, value in zip(names, values, strict=True):
             if isinstance(value, errors.RemoteSecretNotFoundError):
                 continue
             if isinstance(value, BaseException):
                 raise value
-            out[name] = str(value.get("Value", "")).encode()
+            out[name] = value.value or b""
         return out

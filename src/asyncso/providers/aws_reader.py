@@ -1,16 +1,40 @@
 """What Secrets Manager and Parameter Store readers share: metered, rate-limited, error-mapped
-calls, one NextToken pagination loop, and the tags document of `metadataPolicy: Fetch`."""
+calls, one NextToken pagination loop, the tags document of `metadataPolicy: Fetch`, and the
+shared, batched current-value reads of the identity (`shared_reads`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from asyncso import metrics
-from asyncso.providers import aws_errors, batching, pacing
+from asyncso.providers import aws_errors, pacing, shared_reads
+
+#: Default memory budget for the values one identity keeps (`--provider-cache-max-bytes`).
+CACHE_BYTES = 64 * 1024 * 1024
+#: What an entry costs besides its value (the entry, its id, the version), for the budget.
+ENTRY_OVERHEAD = 64
 
 Operation = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Current:
+    """A remote secret's current value as the shared cache keeps it (not the whole answer)."""
+
+    version: str
+    #: The value (a string as UTF-8), None when the answer held none.
+    value: bytes | None
+
+
+def _version_of(value: Current) -> str:
+    return value.version
+
+
+def _size_of(value: Current) -> int:
+    return ENTRY_OVERHEAD + len(value.value or b"")
 
 
 ClientT = TypeVar("ClientT")
@@ -33,18 +57,42 @@ class AwsReader(Generic[ClientT]):
         prefix: str = "",
         batch_window: float = 0.01,
         rate_limit: float = 0.0,
+        cache_bytes: int = CACHE_BYTES,
+        on_change: shared_reads.OnChange | None = None,
     ) -> None:
         self.client = client
         self.prefix = prefix
         self.notes: list[str] = []
         self._limiter = pacing.RateLimiter(rate_limit)
-        self._batcher: batching.Batcher[dict[str, Any]] = batching.Batcher(
-            self._fetch_many, window=batch_window, max_batch=self.batch_max
+        #: Current-value reads of this identity: cached for their readers, batched, swept.
+        self.shared: shared_reads.SharedReads[Current] = shared_reads.SharedReads(
+            self._fetch_current,
+            max_batch=self.batch_max,
+            window=batch_window,
+            version_of=_version_of,
+            size_of=_size_of,
+            max_bytes=cache_bytes,
+            on_change=on_change,
         )
 
     async def _fetch_many(self, ids: list[str]) -> Mapping[str, dict[str, Any] | BaseException]:
         """One batch of current-value reads: an answer or an error per id."""
         raise NotImplementedError
+
+    def _current(self, answer: dict[str, Any]) -> Current:
+        """What the cache keeps of one answer of `_fetch_many`."""
+        raise NotImplementedError
+
+    async def _fetch_current(self, ids: list[str]) -> Mapping[str, Current | BaseException]:
+        results = await self._fetch_many(ids)
+        return {
+            ident: answer if isinstance(answer, BaseException) else self._current(answer)
+            for ident, answer in results.items()
+        }
+
+    async def close(self) -> None:
+        """Stop the shared reads' timers and calls (before the client goes)."""
+        await self.shared.close()
 
     async def _call(
         self, call: str, operation: Operation, *, key: str = "", **params: Any

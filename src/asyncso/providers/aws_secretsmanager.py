@@ -1,9 +1,16 @@
 """AWS Secrets Manager behind `ports.SecretsProvider`, with ESO's read semantics, batched.
 
-Why batched: current-version reads from every ExternalSecret using this identity coalesce into
-`BatchGetSecretValue` calls of up to 20 ids (ESO makes one `GetSecretValue` per entry per
-reconcile). If the principal may not call `BatchGetSecretValue`, we fall back to single calls for
-this identity, remember it, and say so once (`notes`).
+Why batched: current-version reads from every ExternalSecret using this identity are shared and
+coalesce into `BatchGetSecretValue` calls of up to 20 ids (`shared_reads`; ESO makes one
+`GetSecretValue` per entry per reconcile). If the principal may not call `BatchGetSecretValue`,
+we fall back to single calls for this identity, remember it, and say so once (`notes`).
+
+Change detection (opt-in per store, `ANNOTATION_CHANGE_DETECTION: ListSecrets`): the values held
+are checked by `ListSecrets` (100 secrets a page, each with its current version id) and only
+those at another version are read again: per refresh cycle about ceil(listed/100) + ceil(changed
+/20) calls instead of ceil(U/20). It needs `secretsmanager:ListSecrets` (which IAM grants on
+`Resource: "*"` only), and inherits its propagation delay (AWS documents `ListSecrets` as
+eventually consistent).
 """
 
 from __future__ import annotations
@@ -18,6 +25,15 @@ from asyncso.providers import aws_client, aws_errors, aws_reader
 PROVIDER = "AWS/SecretsManager"
 BATCH_MAX = 20
 CURRENT = "AWSCURRENT"
+#: The store annotation that turns change detection on (value `LIST_SECRETS`). An annotation,
+#: not a spec field: our CRDs carry ESO's schema, where a field of ours could one day collide
+#: with one of ESO's (and ESO's own CRDs would prune it); annotations under our domain cannot.
+ANNOTATION_CHANGE_DETECTION = "asyncso.io/change-detection"
+LIST_SECRETS = "ListSecrets"
+MSG_UNKNOWN_DETECTION = (
+    f"annotation {ANNOTATION_CHANGE_DETECTION}: unknown value {{value!r}} "
+    f"(only {LIST_SECRETS!r}); change detection is off"
+)
 
 
 class SecretsManager(aws_reader.AwsReader[aws_client.SecretsManagerClient]):
@@ -53,6 +69,40 @@ class SecretsManager(aws_reader.AwsReader[aws_client.SecretsManagerClient]):
                 results[ident] = exc
         return results
 
+    def _current(self, answer: dict[str, Any]) -> aws_reader.Current:
+        version = str(answer.get("VersionId") or "")
+        if answer.get("SecretString") is not None:
+            return aws_reader.Current(version, str(answer["SecretString"]).encode())
+        if answer.get("SecretBinary") is not None:
+            return aws_reader.Current(version, bytes(answer["SecretBinary"]))
+        return aws_reader.Current(version, None)
+
+    def detect_changes(self, mode: str) -> str | None:
+        """Turn change detection on (`LIST_SECRETS`) or off (""); an unknown mode is off, and
+        the note to give about it is returned."""
+        self.shared.verify = self._current_versions if mode == LIST_SECRETS else None
+        if mode and mode != LIST_SECRETS:
+            return MSG_UNKNOWN_DETECTION.format(value=mode[:64])
+        return None
+
+    async def _current_versions(self, ids: list[str]) -> dict[str, str]:
+        """Change detection: the current version id of every secret under the prefix, by name
+        and by ARN, from one paginated `ListSecrets`."""
+        params: dict[str, Any] = {"MaxResults": 100}
+        if self.prefix:
+            params["Filters"] = [{"Key": "name", "Values": [self.prefix]}]
+        versions: dict[str, str] = {}
+        async for page in self._pages("ListSecrets", self.client.list_secrets, **params):
+            for entry in page.get("SecretList", []):
+                if entry.get("DeletedDate") is not None:
+                    continue
+                stages: dict[str, list[str]] = entry.get("SecretVersionsToStages") or {}
+                current = next((v for v, s in stages.items() if CURRENT in s), "")
+                for name in (entry.get("Name"), entry.get("ARN")):
+                    if name:
+                        versions[name] = current
+        return versions
+
     def _batch_results(
         self, ids: list[str], answer: dict[str, Any]
     ) -> dict[str, dict[str, Any] | BaseException]:
@@ -81,6 +131,11 @@ class SecretsManager(aws_reader.AwsReader[aws_client.SecretsManagerClient]):
 
     # --- reads ---------------------------------------------------------------------------------
 
+    def prefetch(self, ref: model.RemoteRef) -> None:
+        """`ports.Prefetching`: current-value reads only (others are read when asked)."""
+        if ref.metadata_policy != "Fetch" and ref.version in ("", CURRENT):
+            self.shared.prefetch(self.prefix + ref.key)
+
     async def read(self, ref: model.RemoteRef) -> bytes:
         """The secret's value (or its tags, with `metadataPolicy: Fetch`) at `ref`'s version."""
         key = self.prefix + ref.key
@@ -91,8 +146,11 @@ class SecretsManager(aws_reader.AwsReader[aws_client.SecretsManagerClient]):
             return aws_reader.tags_json(described.get("Tags", []))
         version = ref.version
         if not version or version == CURRENT:
-            answer = await self._batcher.get(key)
-        elif version.startswith("uuid/"):
+            current = await self.shared.get(key)
+            if current.value is None:
+                raise errors.RemoteSecretNotFoundError(key, "no value")
+            return current.value
+        if version.startswith("uuid/"):
             answer = await self._call(
                 "GetSecretValue",
                 self.client.get_secret_value,
