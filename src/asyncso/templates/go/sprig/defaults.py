@@ -15,26 +15,9 @@ from asyncso.templates.go import gotypes
 from asyncso.templates.go.functions import ANY, ANY_MAP, BOOL, STRING, GoError, Registry
 from asyncso.templates.go.gotypes import Kind
 from asyncso.templates.go.sprig import gojson, values
-from asyncso.templates.go.sprig.lists import deep_equal
-from asyncso.templates.go.sprig.values import strval
+from asyncso.templates.go.sprig.values import deep_equal, empty, strval
 
 registry = Registry()
-
-
-def empty(value: Any) -> bool:
-    """sprig's empty: the zero value of its kind."""
-    if value is None or value is gotypes.NIL_INTERFACE:
-        return True
-    kind = gotypes.kind_of(value)
-    if kind in (Kind.ARRAY, Kind.SLICE, Kind.MAP, Kind.STRING):
-        return gotypes.go_len(value) == 0
-    if kind is Kind.BOOL or kind in gotypes.INT_KINDS or kind in gotypes.FLOAT_KINDS:
-        return bool(value == 0)
-    if kind in gotypes.COMPLEX_KINDS:
-        return bool(value == 0)
-    if kind is Kind.STRUCT:
-        return False
-    return gotypes.is_nil(value)
 
 
 @registry.func("default", params=(ANY,), variadic=ANY)

@@ -14,30 +14,9 @@ from asyncso.templates.go import gotypes, limits
 from asyncso.templates.go.functions import ANY, INT, STRING, GoError, Registry
 from asyncso.templates.go.gotypes import Kind
 from asyncso.templates.go.sprig import values
-from asyncso.templates.go.sprig.values import elements, strslice, strval
+from asyncso.templates.go.sprig.values import deep_equal, elements, empty, strslice, strval
 
 registry = Registry()
-
-
-def deep_equal(a: Any, b: Any) -> bool:
-    """reflect.DeepEqual for template values."""
-    if a is None or b is None:
-        return a is None and b is None
-    ta, tb = gotypes.type_of(a), gotypes.type_of(b)
-    if ta != tb:
-        return False
-    kind = ta.kind if ta is not None else Kind.INVALID
-    if kind is Kind.SLICE:
-        if getattr(a, "nil", False) != getattr(b, "nil", False):
-            return False
-        return len(a) == len(b) and all(deep_equal(x, y) for x, y in zip(a, b, strict=True))
-    if kind is Kind.MAP:
-        if getattr(a, "nil", False) != getattr(b, "nil", False):
-            return False
-        return a.keys() == b.keys() and all(deep_equal(a[k], b[k]) for k in a)
-    if kind in gotypes.FLOAT_KINDS or kind in gotypes.COMPLEX_KINDS:
-        return bool(a == b)
-    return bool(a == b)
 
 
 def _need_list(value: Any, message: str) -> list[Any]:
@@ -144,8 +123,6 @@ def reverse(items: Any) -> gotypes.GoSlice:
 
 @registry.func("compact", "mustCompact", params=(ANY,))
 def compact(items: Any) -> gotypes.GoSlice:
-    from asyncso.templates.go.sprig.defaults import empty
-
     got = _need_list(items, "Cannot compact on type")
     return gotypes.IfaceSlice(item for item in got if not empty(item))
 

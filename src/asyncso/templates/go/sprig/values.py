@@ -1,5 +1,6 @@
 """Go conversions sprig leans on: spf13/cast's ToInt64/ToInt/ToFloat64, sprig's strval and
-strslice, Go's runtime panics for out-of-range slicing, reflect kinds of `interface{}` values.
+strslice, Go's runtime panics for out-of-range slicing, reflect kinds of `interface{}` values,
+the zero value by kind (sprig's `empty`) and reflect.DeepEqual.
 
 Why here: nearly every sprig function converts its arguments through these, and their quirks
 (`int "0x10"` is 16, `int "08"` is 0, `int 3.9` is 3, a nil list makes sprig panic with a nil
@@ -162,3 +163,40 @@ def interface_conversion(value: Any, want: str) -> GoError:
 
 def iface_list(items: Iterable[Any]) -> gotypes.GoSlice:
     return gotypes.IfaceSlice(items)
+
+
+def empty(value: Any) -> bool:
+    """sprig's empty: the zero value of its kind."""
+    if value is None or value is gotypes.NIL_INTERFACE:
+        return True
+    kind = gotypes.kind_of(value)
+    if kind in (Kind.ARRAY, Kind.SLICE, Kind.MAP, Kind.STRING):
+        return gotypes.go_len(value) == 0
+    if kind is Kind.BOOL or kind in gotypes.INT_KINDS or kind in gotypes.FLOAT_KINDS:
+        return bool(value == 0)
+    if kind in gotypes.COMPLEX_KINDS:
+        return bool(value == 0)
+    if kind is Kind.STRUCT:
+        return False
+    return gotypes.is_nil(value)
+
+
+def deep_equal(a: Any, b: Any) -> bool:
+    """reflect.DeepEqual for template values."""
+    if a is None or b is None:
+        return a is None and b is None
+    ta, tb = gotypes.type_of(a), gotypes.type_of(b)
+    if ta != tb:
+        return False
+    kind = ta.kind if ta is not None else Kind.INVALID
+    if kind is Kind.SLICE:
+        if getattr(a, "nil", False) != getattr(b, "nil", False):
+            return False
+        return len(a) == len(b) and all(deep_equal(x, y) for x, y in zip(a, b, strict=True))
+    if kind is Kind.MAP:
+        if getattr(a, "nil", False) != getattr(b, "nil", False):
+            return False
+        return a.keys() == b.keys() and all(deep_equal(a[k], b[k]) for k in a)
+    if kind in gotypes.FLOAT_KINDS or kind in gotypes.COMPLEX_KINDS:
+        return bool(a == b)
+    return bool(a == b)
