@@ -49,7 +49,11 @@ def aws_client(info: devbench.BenchInfo, *, connections: int) -> Any:
         region_name=info.aws_region,
         aws_access_key_id="test",
         aws_secret_access_key="test",
-        config=AioConfig(max_pool_connections=connections),
+        # LocalStack's CreateSecret walks every secret held; with tens of thousands of them,
+        # concurrent creates meet "dictionary changed size during iteration" (a 500): retry more.
+        config=AioConfig(
+            max_pool_connections=connections, retries={"mode": "legacy", "max_attempts": 12}
+        ),
     )
 
 
