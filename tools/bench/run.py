@@ -210,7 +210,7 @@ class Run:
         try:
             await self._measure(client, tracker)
         except Exception as exc:  # keep the figures measured so far
-            self.figures.error = f"{type(exc).__name__}: {exc}"
+            self.figures.error = _error_text(exc)
             self.log(f"[{self.label}] ERROR, the run stops here: {self.figures.error}")
         finally:
             for child in reversed(self.children):
@@ -475,3 +475,11 @@ class Run:
             max_s=round(max(got), 2) if got and not never else None,
             within_bound=late == 0,
         )
+
+
+def _error_text(exc: BaseException) -> str:
+    """The error, with the leaves of an exception group (a task group's failure says nothing
+    by itself)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_error_text(inner) for inner in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}"

@@ -17,6 +17,7 @@ import httpx
 import kr8s.asyncio
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
+from botocore.exceptions import ClientError
 
 from asyncso import crdgen
 from bench import kubeapi
@@ -39,6 +40,12 @@ async def bounded(limit: int, jobs: Iterable[Callable[[], Awaitable[None]]]) -> 
     async with asyncio.TaskGroup() as group:
         for _ in range(max(1, min(limit, len(queue)))):
             group.create_task(worker())
+
+
+#: LocalStack's CreateSecret walks every secret it holds; with tens of thousands of them,
+#: concurrent creates fail now and then with "dictionary changed size during iteration" (an
+#: InternalError, which botocore's standard retries leave alone): tried again, shortly.
+CREATE_ATTEMPTS = 20
 
 
 def aws_client(info: devbench.BenchInfo, *, connections: int) -> Any:
@@ -71,9 +78,18 @@ async def seed_remote(info: devbench.BenchInfo, workload: Workload, *, concurren
 
         def job(j: int) -> Callable[[], Awaitable[None]]:
             async def run() -> None:
-                await sm.create_secret(
-                    Name=workload.remote_name(j), SecretString=json.dumps(workload.remote_value(j))
-                )
+                for attempt in range(1, CREATE_ATTEMPTS + 1):
+                    try:
+                        await sm.create_secret(
+                            Name=workload.remote_name(j),
+                            SecretString=json.dumps(workload.remote_value(j)),
+                        )
+                        return
+                    except ClientError as exc:
+                        code = exc.response.get("Error", {}).get("Code")
+                        if code != "InternalError" or attempt == CREATE_ATTEMPTS:
+                            raise
+                        await asyncio.sleep(0.05 * attempt)
 
             return run
 
