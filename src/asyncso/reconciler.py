@@ -351,8 +351,11 @@ class Reconciler:
         with freshness.wanting(self._want(es)):
             fetched = await self._fetch(es)
         _remember_fetched(seen, fetched)
-        # Off the event loop: rewrite transforms are templates too (bounded, but CPU-bound).
-        values = await asyncio.to_thread(secret_data.merge, spec, fetched)
+        if secret_data.merge_inline(spec, fetched):
+            values = secret_data.merge(spec, fetched)
+        else:
+            # Off the event loop: rewrite transforms are templates too (bounded, but CPU-bound).
+            values = await asyncio.to_thread(secret_data.merge, spec, fetched)
         seen.add_all(values.values())
         if not values and spec.target.deletion_policy in ("Delete", "Merge"):
             return None
