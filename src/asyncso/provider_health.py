@@ -121,6 +121,16 @@ class Observed:
         self.health.answered(self.store)
         return value
 
+    def read_cached(self, ref: model.RemoteRef) -> bytes | None:
+        """`ports.CachedReading` when the provider is: a value held counts as an answer."""
+        inner = self.inner
+        if not isinstance(inner, ports.CachedReading):
+            return None
+        value = inner.read_cached(ref)
+        if value is not None:
+            self.health.answered(self.store)
+        return value
+
     async def find(self, find: model.Find) -> dict[str, bytes]:
         try:
             found = await self.inner.find(find)

@@ -508,10 +508,13 @@ class Reconciler:
         # Every entry's provider first: a store that cannot be used fails the sync before any
         # read starts (no coroutine is made that would then never be awaited).
         jobs: list[Callable[[], Awaitable[Any]]] = []
+        # Per job: where a value held for it may be (a provider answering at once), or None.
+        peeks: list[_Peek | None] = []
         for index, item in enumerate(spec.data):
             where = f"spec.data[{index}]"
             provider = await self._provider(es, item.source_ref, where=where, cache=cache)
             jobs.append(functools.partial(_value, provider, item.remote_ref))
+            peeks.append((provider, item.remote_ref, property_path.value))
         generated: dict[int, model_generators.Generated] = {}
         for index, entry in enumerate(spec.data_from):
             where = f"spec.dataFrom[{index}]"
@@ -522,13 +525,17 @@ class Reconciler:
                         self._generate, es, ref, index=index, where=where, into=generated
                     )
                 )
+                peeks.append(None)
                 continue
             provider = await self._provider(es, entry.source_ref, where=where, cache=cache)
             if entry.extract is not None:
                 jobs.append(functools.partial(_value_map, provider, entry.extract))
+                peeks.append((provider, entry.extract, property_path.value_map))
             elif entry.find is not None:
                 jobs.append(functools.partial(provider.find, entry.find))
-        results = await asyncio.gather(*(job() for job in jobs), return_exceptions=True)
+                peeks.append(None)
+        held = [None if peek is None else _held(*peek) for peek in peeks]
+        results = await _gather_unheld(jobs, held)
         missing_ok = spec.target.deletion_policy in ("Delete", "Merge")
         if self.generators is not None and spec.data_from:
             failed = any(
@@ -842,6 +849,48 @@ async def _value(provider: ports.SecretsProvider, ref: model.RemoteRef) -> bytes
 
 async def _value_map(provider: ports.SecretsProvider, ref: model.RemoteRef) -> dict[str, bytes]:
     return property_path.value_map(await provider.read(ref), ref)
+
+
+#: A data entry's provider, remote ref, and what to take of the remote value.
+_Peek = tuple[ports.SecretsProvider, model.RemoteRef, Callable[[bytes, model.RemoteRef], Any]]
+
+
+def _held(
+    provider: ports.SecretsProvider,
+    ref: model.RemoteRef,
+    select: Callable[[bytes, model.RemoteRef], Any],
+) -> Callable[[], Any] | None:
+    """The entry's value (`select`: its property) if the provider holds the remote value fresh
+    enough now, as a thunk that raises what `select` raises; else None (await the read)."""
+    if not isinstance(provider, ports.CachedReading):
+        return None
+    raw = provider.read_cached(ref)
+    if raw is None:
+        return None
+    return functools.partial(select, raw, ref)
+
+
+async def _gather_unheld(
+    jobs: list[Callable[[], Awaitable[Any]]], held: list[Callable[[], Any] | None]
+) -> list[Any]:
+    """Each job's result or exception, in order: held values at once, the others awaited
+    together. A routine refresh whose every value is held makes no task and never waits."""
+    results: list[Any] = []
+    waiting: list[int] = []
+    for index, value in enumerate(held):
+        if value is None:
+            waiting.append(index)
+            results.append(None)
+            continue
+        try:
+            results.append(value())
+        except Exception as exc:  # as `gather(return_exceptions=True)` would hand it over
+            results.append(exc)
+    if waiting:
+        answers = await asyncio.gather(*(jobs[i]() for i in waiting), return_exceptions=True)
+        for index, answer in zip(waiting, answers, strict=True):
+            results[index] = answer
+    return results
 
 
 def _entry_ref(

@@ -7,13 +7,17 @@ Secret and status come out the same either way.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from test_reconciler import NS, World
 
-from asyncso import plan, secret_data
+from asyncso import model, plan, providers, secret_data
+from asyncso.providers import fake
 
 
 @pytest.fixture
@@ -53,3 +57,105 @@ async def test_large_data_merges_in_a_worker_thread(merge_threads: list[int]) ->
     assert (await world.sync()).ok
     assert len(merge_threads) == 1 and merge_threads[0] != threading.get_ident()
     assert world.kube.secrets[(NS, "es1")].data == {"password": big.encode()}
+
+
+# --- syncs whose every value is held: no task, no wait ------------------------------------------
+
+
+class HeldProvider(fake.FakeSecretsProvider):
+    """The fake provider, with some remote values held (as the shared reads hold them)."""
+
+    def __init__(self, data: list[model.FakeProviderData], held: dict[str, bytes]) -> None:
+        super().__init__(data)
+        self.held = held
+        self.reads: list[str] = []
+
+    def read_cached(self, ref: model.RemoteRef) -> bytes | None:
+        return self.held.get(ref.key)
+
+    async def read(self, ref: model.RemoteRef) -> bytes:
+        self.reads.append(ref.key)
+        return await super().read(ref)
+
+
+class HeldFactory(fake.FakeProviderFactory):
+    def __init__(self, held: dict[str, bytes]) -> None:
+        super().__init__()
+        self.held = held
+        self.made: list[HeldProvider] = []
+
+    async def provider_for(self, store: model.SecretStore, *, namespace: str) -> HeldProvider:
+        spec = store.spec.provider.fake
+        provider = HeldProvider(spec.data if spec is not None else [], self.held)
+        self.made.append(provider)
+        return provider
+
+
+def holding(world: World, held: dict[str, bytes]) -> HeldFactory:
+    factory = HeldFactory(held)
+    world.reconciler.registry = providers.ProviderRegistry([factory])
+    return factory
+
+
+@contextlib.contextmanager
+def counting_tasks() -> Iterator[list[str]]:
+    """The coroutine of every task created on the running loop meanwhile."""
+    loop = asyncio.get_running_loop()
+    made: list[str] = []
+    old = loop.get_task_factory()
+
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kw: Any) -> asyncio.Future[Any]:
+        made.append(coro.__qualname__)
+        return asyncio.Task(coro, loop=loop, **kw)
+
+    loop.set_task_factory(factory)
+    try:
+        yield made
+    finally:
+        loop.set_task_factory(old)
+
+
+TWO = [
+    {"secretKey": "password", "remoteRef": {"key": "db", "property": "pw"}},
+    {"secretKey": "user", "remoteRef": {"key": "db", "property": "user"}},
+]
+REMOTE = {"db": '{"pw":"p","user":"u"}', "other": '{"x":"1"}'}
+
+
+async def test_every_value_held_syncs_without_a_task_or_a_read() -> None:
+    world = World(REMOTE)
+    factory = holding(world, {"db": REMOTE["db"].encode(), "other": REMOTE["other"].encode()})
+    data_from = [{"extract": {"key": "other"}}]
+    with counting_tasks() as tasks:
+        assert (await world.sync(data=TWO, data_from=data_from)).ok
+    assert tasks == []
+    assert [p.reads for p in factory.made] == [[]]
+    assert world.kube.secrets[(NS, "es1")].data == {"password": b"p", "user": b"u", "x": b"1"}
+    assert world.ready() == ("True", plan.REASON_SYNCED, plan.MSG_SYNCED)
+
+
+async def test_only_the_values_not_held_are_awaited() -> None:
+    world = World(REMOTE)
+    factory = holding(world, {"db": REMOTE["db"].encode()})
+    data = [*TWO, {"secretKey": "x", "remoteRef": {"key": "other", "property": "x"}}]
+    with counting_tasks() as tasks:
+        assert (await world.sync(data=data)).ok
+    assert [p.reads for p in factory.made] == [["other"]]
+    assert tasks == ["_value"]  # the one read awaited
+    assert world.kube.secrets[(NS, "es1")].data == {"password": b"p", "user": b"u", "x": b"1"}
+
+
+async def test_a_held_value_fails_a_sync_as_a_read_value_would() -> None:
+    data = [{"secretKey": "password", "remoteRef": {"key": "db", "property": "missing"}}]
+    awaited = World(REMOTE)
+    holding(awaited, {})
+    assert not (await awaited.sync(data=data)).ok
+    held = World(REMOTE)
+    holding(held, {"db": REMOTE["db"].encode()})
+    assert not (await held.sync(data=data)).ok
+    assert held.ready() == awaited.ready()
+    assert held.ready() is not None and held.ready()[0] == "False"  # type: ignore[index]
+    assert held.kube.statuses == awaited.kube.statuses
+    assert [(e.reason, e.message) for e in held.kube.events] == [
+        (e.reason, e.message) for e in awaited.kube.events
+    ]
