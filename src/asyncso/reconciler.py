@@ -113,6 +113,8 @@ class Reconciler:
         #: The last ExternalSecret validated and its synced version (each is asked for twice
         #: or three times in one sync; one slot each, identity-checked).
         self._validated: model.ExternalSecret | None = None
+        #: Per ExternalSecret, the (uid, generation) last found valid (`_validate`).
+        self._valid: dict[model.Key, tuple[str, int]] = {}
         self._version: tuple[model.ExternalSecret | None, str, str] = (None, "", "")
         #: Between planning and writing: the fingerprint and desired content of the plan.
         self._planned: dict[model.Key, tuple[bytes, model.SecretContent]] = {}
@@ -138,6 +140,7 @@ class Reconciler:
         self._throttled_since.pop(key, None)
         self._floored.pop(key, None)
         self._regenerate_at.pop(key, None)
+        self._valid.pop(key, None)
 
     async def _sync(self, key: model.Key) -> scheduler.SyncResult:
         if self.may_write is not None and not self.may_write():
@@ -320,10 +323,21 @@ class Reconciler:
         return version
 
     def _validate(self, es: model.ExternalSecret) -> None:
-        """`validation.validate`, once for the same ExternalSecret object."""
-        if self._validated is not es:
+        """`validation.validate`, once for the same ExternalSecret object, and once per
+        generation: the checks read the spec and the name only, which a generation fixes, and
+        every status write of ours comes back from the watch as a new object of the same
+        generation (most of them, at thousands of refreshes a cycle). An invalid verdict is
+        not kept (the error is raised afresh each time)."""
+        if self._validated is es:
+            return
+        meta = es.metadata
+        key = (meta.namespace, meta.name)
+        mark = (meta.uid, meta.generation)
+        if not (meta.uid and meta.generation and self._valid.get(key) == mark):
             validation.validate(es)
-            self._validated = es
+            if meta.uid and meta.generation:
+                self._valid[key] = mark
+        self._validated = es
 
     def _not_ours(self, es: model.ExternalSecret) -> bool:
         """ESO skips ExternalSecrets whose store belongs to another controller class, and those
@@ -397,7 +411,7 @@ class Reconciler:
             if not isinstance(es, model.ExternalSecret) or es.metadata.deletion_timestamp:
                 continue
             try:
-                validation.validate(es)
+                self._validate(es)
                 if not self._not_ours(es):
                     await self._prefetch(es)
             except errors.AsyncsoError:

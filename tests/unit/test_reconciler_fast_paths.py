@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_reconciler import NS, World
+from test_reconciler import KEY, NS, World
 
-from asyncso import model, plan, providers, secret_data
+from asyncso import model, plan, providers, secret_data, validation
 from asyncso.providers import fake
 
 
@@ -159,3 +159,59 @@ async def test_a_held_value_fails_a_sync_as_a_read_value_would() -> None:
     assert [(e.reason, e.message) for e in held.kube.events] == [
         (e.reason, e.message) for e in awaited.kube.events
     ]
+
+
+# --- the spec checks: once per generation ------------------------------------------------------
+
+
+@pytest.fixture
+def validated(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """(uid, generation) of every ExternalSecret `validation.validate` checked."""
+    seen: list[tuple[str, int]] = []
+    real = validation.validate
+
+    def spy(es: model.ExternalSecret) -> None:
+        seen.append((es.metadata.uid, es.metadata.generation))
+        real(es)
+
+    monkeypatch.setattr(validation, "validate", spy)
+    return seen
+
+
+async def test_status_echoes_of_one_generation_are_checked_once(
+    validated: list[tuple[str, int]],
+) -> None:
+    world = World()
+    for _ in range(3):  # each sync sees a new object: the watch's echo of the status write
+        assert (await world.sync()).ok
+    assert validated == [("uid-1", 1)]
+    assert (await world.sync(labels={"team": "a"})).ok  # metadata only: same generation
+    assert validated == [("uid-1", 1)]
+
+
+async def test_a_new_generation_or_object_is_checked_again(
+    validated: list[tuple[str, int]],
+) -> None:
+    world = World()
+    assert (await world.sync()).ok
+    bad = {"target": {"creationPolicy": "None", "deletionPolicy": "Merge"}}
+    for _ in range(2):  # an invalid verdict is never kept
+        assert not (await world.sync(generation=2, **bad)).ok
+        ready = world.ready()
+        assert ready is not None and validation.MSG_MERGE_NOT_WITH_NONE in ready[2]
+    # Deleted and created again (its old Secret is another object's now: not ours to judge).
+    await world.sync(uid="uid-2", generation=2)
+    world.reconciler.forget(KEY)
+    await world.sync(uid="uid-2", generation=2)
+    assert validated == [("uid-1", 1), ("uid-1", 2), ("uid-1", 2), ("uid-2", 2), ("uid-2", 2)]
+
+
+async def test_objects_without_uid_or_generation_are_always_checked(
+    validated: list[tuple[str, int]],
+) -> None:
+    world = World()
+    for _ in range(2):
+        assert (await world.sync(generation=0)).ok
+    for _ in range(2):
+        await world.sync(uid="")
+    assert validated == [("uid-1", 0), ("uid-1", 0), ("", 1), ("", 1)]
