@@ -153,7 +153,7 @@ class Operator:
         )
         #: Every controller's Events, sent behind the syncs while the operator runs (a cold
         #: sync's Secrets do not wait on them): `Kube.emit_event` queues here.
-        self.events = event_queue.EventQueue(kube_client.record_event)
+        self.events = event_queue.EventQueue(kube_client.record_event, spare=kube_client.spare)
         self.scheduler = scheduler.Scheduler(
             self._sync,
             is_due=self._is_due,
