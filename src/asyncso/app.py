@@ -399,12 +399,14 @@ class Operator:
             self._set_state(key, None)
             return
         item: model.ExternalSecret | view.InvalidObject
+        old = self.view.externalsecrets.get(key)
         try:
-            item = view.compact(_without_managed_fields(_es_decoder.decode(raw)))
+            decoded = _without_managed_fields(_es_decoder.decode(raw))
+            # A status write's echo (same generation) keeps the spec the view holds.
+            item = view.compact(decoded, spec=view.same_spec(old, decoded))
         except msgspec.ValidationError as exc:
             meta = _envelope_decoder.decode(raw).metadata
             item = view.InvalidObject(meta=meta, error=compat.decode_error(exc))
-        old = self.view.externalsecrets.get(key)
         self.view.put_externalsecret(key, item)
         changed = old is None or _changed(old, item)
         if changed:
