@@ -105,6 +105,9 @@ class Observed:
         clock: Callable[[], float],
     ) -> None:
         self.inner = inner
+        #: `inner` when it can answer from values it holds (checked once: a runtime Protocol
+        #: check is slow, and this is asked on every routine refresh).
+        self._cached = inner if isinstance(inner, ports.CachedReading) else None
         self.store = store
         self.health = health
         self.clock = clock
@@ -123,10 +126,9 @@ class Observed:
 
     def read_cached(self, ref: model.RemoteRef) -> bytes | None:
         """`ports.CachedReading` when the provider is: a value held counts as an answer."""
-        inner = self.inner
-        if not isinstance(inner, ports.CachedReading):
+        if self._cached is None:
             return None
-        value = inner.read_cached(ref)
+        value = self._cached.read_cached(ref)
         if value is not None:
             self.health.answered(self.store)
         return value

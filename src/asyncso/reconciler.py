@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -869,6 +869,10 @@ async def _value_map(provider: ports.SecretsProvider, ref: model.RemoteRef) -> d
 _Peek = tuple[ports.SecretsProvider, model.RemoteRef, Callable[[bytes, model.RemoteRef], Any]]
 
 
+#: Per provider class: whether it is a `ports.CachedReading`.
+_CACHED_READING: dict[type, bool] = {}
+
+
 def _held(
     provider: ports.SecretsProvider,
     ref: model.RemoteRef,
@@ -876,9 +880,13 @@ def _held(
 ) -> Callable[[], Any] | None:
     """The entry's value (`select`: its property) if the provider holds the remote value fresh
     enough now, as a thunk that raises what `select` raises; else None (await the read)."""
-    if not isinstance(provider, ports.CachedReading):
+    kind = type(provider)
+    able = _CACHED_READING.get(kind)
+    if able is None:  # a runtime Protocol check is slow: once per class
+        able = _CACHED_READING[kind] = isinstance(provider, ports.CachedReading)
+    if not able:
         return None
-    raw = provider.read_cached(ref)
+    raw = cast(ports.CachedReading, provider).read_cached(ref)
     if raw is None:
         return None
     return functools.partial(select, raw, ref)
