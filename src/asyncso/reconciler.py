@@ -113,6 +113,9 @@ class Reconciler:
         #: The last ExternalSecret validated and its synced version (each is asked for twice
         #: or three times in one sync; one slot each, identity-checked).
         self._validated: model.ExternalSecret | None = None
+        #: Per ExternalSecret: what its synced version was computed from, and the version
+        #: (generation, store version, labels, annotations, version).
+        self._versions: dict[model.Key, tuple[int, str, dict[str, str], dict[str, str], str]] = {}
         #: Per ExternalSecret, the (uid, generation) last found valid (`_validate`).
         self._valid: dict[model.Key, tuple[str, int]] = {}
         self._version: tuple[model.ExternalSecret | None, str, str] = (None, "", "")
@@ -141,6 +144,7 @@ class Reconciler:
         self._floored.pop(key, None)
         self._regenerate_at.pop(key, None)
         self._valid.pop(key, None)
+        self._versions.pop(key, None)
 
     async def _sync(self, key: model.Key) -> scheduler.SyncResult:
         if self.may_write is not None and not self.may_write():
@@ -318,7 +322,20 @@ class Reconciler:
         last, last_store, version = self._version
         if last is es and last_store == store:
             return version
-        version = timing.synced_resource_version(es, store_version=store)
+        meta = es.metadata
+        key = (meta.namespace, meta.name)
+        held = self._versions.get(key)
+        if (
+            held is not None
+            and held[0] == meta.generation
+            and held[1] == store
+            and held[2] == meta.labels
+            and held[3] == meta.annotations
+        ):
+            version = held[4]  # a status write's echo: what the version hashes is unchanged
+        else:
+            version = timing.synced_resource_version(es, store_version=store)
+        self._versions[key] = (meta.generation, store, meta.labels, meta.annotations, version)
         self._version = (es, store, version)
         return version
 

@@ -13,10 +13,11 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import core_fixtures
 import pytest
 from test_reconciler import KEY, NS, World
 
-from asyncso import model, plan, providers, secret_data, validation
+from asyncso import model, plan, providers, secret_data, stores, timing, validation
 from asyncso.providers import fake
 
 
@@ -215,3 +216,41 @@ async def test_objects_without_uid_or_generation_are_always_checked(
     for _ in range(2):
         await world.sync(uid="")
     assert validated == [("uid-1", 0), ("uid-1", 0), ("", 1), ("", 1)]
+
+
+# --- the synced version: hashed once while what it hashes is unchanged ---------------------------
+
+
+async def test_the_synced_version_is_hashed_again_only_when_its_inputs_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hashed: list[tuple[int, dict[str, str]]] = []
+    real = timing.synced_resource_version
+
+    def spy(es: model.ExternalSecret, *, store_version: str = "") -> str:
+        hashed.append((es.metadata.generation, dict(es.metadata.labels)))
+        return real(es, store_version=store_version)
+
+    monkeypatch.setattr(timing, "synced_resource_version", spy)
+    world = World()
+
+    def written() -> str:
+        return str(world.kube.statuses[("ExternalSecret", NS, "es1")]["syncedResourceVersion"])
+
+    for _ in range(3):
+        assert (await world.sync()).ok
+    assert hashed == [(1, {})]
+    first = written()
+    assert (await world.sync(labels={"team": "a"})).ok
+    assert (await world.sync(labels={"team": "a"})).ok
+    assert (await world.sync(labels={"team": "a"}, generation=2)).ok
+    assert hashed == [(1, {}), (1, {"team": "a"}), (2, {"team": "a"})]
+    assert written() != first
+    assert written() == real(
+        core_fixtures.es(labels={"team": "a"}, generation=2),
+        store_version=stores.version_of(NS, world_store_ref(), world.view.stores),
+    )
+
+
+def world_store_ref() -> model.StoreRef:
+    return model.StoreRef(name="store", kind="SecretStore")
