@@ -32,6 +32,7 @@ import httpx
 import kr8s
 import kr8s.asyncio
 import msgspec
+import yarl
 
 from asyncso import errors, model, model_generators, model_push, names
 
@@ -267,7 +268,8 @@ async def _fast_call(
     what: str,
 ) -> bytes:
     session = await _fast_session(api, fast)
-    target = api.auth.server.rstrip("/") + url
+    # Already percent-safe: `path()` checked every name (yarl would requote it per call).
+    target = yarl.URL(api.auth.server.rstrip("/") + url, encoded=True)
     extra: dict[str, Any] = {}
     if api.auth.tls_server_name:
         extra["server_hostname"] = api.auth.tls_server_name
