@@ -172,6 +172,8 @@ class Operator:
         self._started = False
         self._states: dict[model.Key, str] = {}
         self._counts: collections.Counter[str] = collections.Counter()
+        #: The (synced, error, pending) counts last set on the gauge.
+        self._published: tuple[int, int, int] | None = None
         self.informers: list[watch.Informer] = []
         self.ready = asyncio.Event()
         #: ExternalSecrets about to sync with fresh values: their reads start together.
@@ -340,9 +342,12 @@ class Operator:
             self._states[key] = state
             self._counts[state] += 1
         pending = len(self.view.externalsecrets) - self._counts["synced"] - self._counts["error"]
-        for name in ("synced", "error"):
-            metrics.EXTERNALSECRETS_BY_STATE.labels(state=name).set(self._counts[name])
-        metrics.EXTERNALSECRETS_BY_STATE.labels(state="pending").set(max(0, pending))
+        counts = (self._counts["synced"], self._counts["error"], max(0, pending))
+        if counts == self._published:
+            return  # a routine refresh of a synced one: the gauges already say so
+        self._published = counts
+        for name, count in zip(("synced", "error", "pending"), counts, strict=True):
+            metrics.EXTERNALSECRETS_BY_STATE.labels(state=name).set(count)
 
     def _failing_readers(self) -> list[set[model.Key]]:
         """The readers of each failing store due for a probe (one of each is let through)."""
