@@ -153,7 +153,7 @@ class Operator:
         )
         #: Every controller's Events, sent behind the syncs while the operator runs (a cold
         #: sync's Secrets do not wait on them): `Kube.emit_event` queues here.
-        self.events = event_queue.EventQueue(kube_client.record_event, spare=kube_client.spare)
+        self.events = event_queue.EventQueue(kube_client.record_event, spare=self._events_may_burst)
         self.scheduler = scheduler.Scheduler(
             self._sync,
             is_due=self._is_due,
@@ -332,6 +332,11 @@ class Operator:
         if key in self.view.externalsecrets:
             self._set_state(key, "synced" if result.ok else "error")
         return result
+
+    def _events_may_burst(self) -> bool:
+        """An Event backlog may take more request slots: no sync waits for a sync slot (a
+        cold sync's syncs go first) and the client has more than half of its slots free."""
+        return not self.scheduler.slots.contended and self.kube.spare()
 
     def _set_state(self, key: model.Key, state: str | None) -> None:
         """Keep per-state counts incrementally: O(1) per sync even at 10k+ ExternalSecrets."""
