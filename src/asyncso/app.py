@@ -153,7 +153,7 @@ class Operator:
         )
         #: Every controller's Events, sent behind the syncs while the operator runs (a cold
         #: sync's Secrets do not wait on them): `Kube.emit_event` queues here.
-        self.events = event_queue.EventQueue(kube_client.record_event)
+        self.events = event_queue.EventQueue(kube_client.record_event, spare=self._events_may_burst)
         self.scheduler = scheduler.Scheduler(
             self._sync,
             is_due=self._is_due,
@@ -172,6 +172,8 @@ class Operator:
         self._started = False
         self._states: dict[model.Key, str] = {}
         self._counts: collections.Counter[str] = collections.Counter()
+        #: The (synced, error, pending) counts last set on the gauge.
+        self._published: tuple[int, int, int] | None = None
         self.informers: list[watch.Informer] = []
         self.ready = asyncio.Event()
         #: ExternalSecrets about to sync with fresh values: their reads start together.
@@ -331,6 +333,11 @@ class Operator:
             self._set_state(key, "synced" if result.ok else "error")
         return result
 
+    def _events_may_burst(self) -> bool:
+        """An Event backlog may take more request slots: no sync waits for a sync slot (a
+        cold sync's syncs go first) and the client has more than half of its slots free."""
+        return not self.scheduler.slots.contended and self.kube.spare()
+
     def _set_state(self, key: model.Key, state: str | None) -> None:
         """Keep per-state counts incrementally: O(1) per sync even at 10k+ ExternalSecrets."""
         old = self._states.pop(key, None)
@@ -340,9 +347,12 @@ class Operator:
             self._states[key] = state
             self._counts[state] += 1
         pending = len(self.view.externalsecrets) - self._counts["synced"] - self._counts["error"]
-        for name in ("synced", "error"):
-            metrics.EXTERNALSECRETS_BY_STATE.labels(state=name).set(self._counts[name])
-        metrics.EXTERNALSECRETS_BY_STATE.labels(state="pending").set(max(0, pending))
+        counts = (self._counts["synced"], self._counts["error"], max(0, pending))
+        if counts == self._published:
+            return  # a routine refresh of a synced one: the gauges already say so
+        self._published = counts
+        for name, count in zip(("synced", "error", "pending"), counts, strict=True):
+            metrics.EXTERNALSECRETS_BY_STATE.labels(state=name).set(count)
 
     def _failing_readers(self) -> list[set[model.Key]]:
         """The readers of each failing store due for a probe (one of each is let through)."""
@@ -399,12 +409,14 @@ class Operator:
             self._set_state(key, None)
             return
         item: model.ExternalSecret | view.InvalidObject
+        old = self.view.externalsecrets.get(key)
         try:
-            item = view.compact(_without_managed_fields(_es_decoder.decode(raw)))
+            decoded = _without_managed_fields(_es_decoder.decode(raw))
+            # A status write's echo (same generation) keeps the spec the view holds.
+            item = view.compact(decoded, spec=view.same_spec(old, decoded))
         except msgspec.ValidationError as exc:
             meta = _envelope_decoder.decode(raw).metadata
             item = view.InvalidObject(meta=meta, error=compat.decode_error(exc))
-        old = self.view.externalsecrets.get(key)
         self.view.put_externalsecret(key, item)
         changed = old is None or _changed(old, item)
         if changed:

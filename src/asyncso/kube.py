@@ -82,11 +82,17 @@ class Kube:
 
     def __init__(self, api: kr8s.asyncio.Api, *, max_in_flight: int = 16) -> None:
         self.api = api
-        self._gate = asyncio.Semaphore(max(1, max_in_flight))
+        self._slots = max(1, max_in_flight)
+        self._gate = asyncio.Semaphore(self._slots)
         self._events = events.Correlator()
         #: While the operator runs, its `event_queue`: `emit_event` queues there and the queue
         #: sends through `record_event`, behind the syncs. None: `emit_event` records at once.
         self.event_queue: event_queue.EmitEvent | None = None
+
+    def spare(self) -> bool:
+        """Whether more than half of the request slots are free (the Event queue's extra
+        senders take a slot only then, so the syncs' requests always find some)."""
+        return self._gate._value * 2 > self._slots
 
     @classmethod
     async def connect(cls, kubeconfig: str | None = None, *, max_in_flight: int = 16) -> Kube:

@@ -41,6 +41,18 @@ class Prefetching(Protocol):
         ...
 
 
+@runtime_checkable
+class CachedReading(Protocol):
+    """A provider that can answer a read at once from a value it holds (`Reconciler._fetch`:
+    a sync whose every value is held needs no task and no wait)."""
+
+    def read_cached(self, ref: model.RemoteRef) -> bytes | None:
+        """What `read` would return, if a value held is fresh enough for the current
+        `freshness.Want` (and the read is renewed as `read` would); None when `read` must be
+        awaited (not held, not fresh enough, not a kind of read that is held, or an error)."""
+        ...
+
+
 class ProviderFactory(Protocol):
     """Builds (and caches) the provider for a store, as seen from an ExternalSecret's namespace."""
 

@@ -105,6 +105,9 @@ class Observed:
         clock: Callable[[], float],
     ) -> None:
         self.inner = inner
+        #: `inner` when it can answer from values it holds (checked once: a runtime Protocol
+        #: check is slow, and this is asked on every routine refresh).
+        self._cached = inner if isinstance(inner, ports.CachedReading) else None
         self.store = store
         self.health = health
         self.clock = clock
@@ -119,6 +122,15 @@ class Observed:
             self.health.failed(self.store, exc, now=self.clock())
             raise
         self.health.answered(self.store)
+        return value
+
+    def read_cached(self, ref: model.RemoteRef) -> bytes | None:
+        """`ports.CachedReading` when the provider is: a value held counts as an answer."""
+        if self._cached is None:
+            return None
+        value = self._cached.read_cached(ref)
+        if value is not None:
+            self.health.answered(self.store)
         return value
 
     async def find(self, find: model.Find) -> dict[str, bytes]:

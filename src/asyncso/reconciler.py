@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -113,6 +113,11 @@ class Reconciler:
         #: The last ExternalSecret validated and its synced version (each is asked for twice
         #: or three times in one sync; one slot each, identity-checked).
         self._validated: model.ExternalSecret | None = None
+        #: Per ExternalSecret: what its synced version was computed from, and the version
+        #: (generation, store version, labels, annotations, version).
+        self._versions: dict[model.Key, tuple[int, str, dict[str, str], dict[str, str], str]] = {}
+        #: Per ExternalSecret, the (uid, generation) last found valid (`_validate`).
+        self._valid: dict[model.Key, tuple[str, int]] = {}
         self._version: tuple[model.ExternalSecret | None, str, str] = (None, "", "")
         #: Between planning and writing: the fingerprint and desired content of the plan.
         self._planned: dict[model.Key, tuple[bytes, model.SecretContent]] = {}
@@ -138,6 +143,8 @@ class Reconciler:
         self._throttled_since.pop(key, None)
         self._floored.pop(key, None)
         self._regenerate_at.pop(key, None)
+        self._valid.pop(key, None)
+        self._versions.pop(key, None)
 
     async def _sync(self, key: model.Key) -> scheduler.SyncResult:
         if self.may_write is not None and not self.may_write():
@@ -315,15 +322,39 @@ class Reconciler:
         last, last_store, version = self._version
         if last is es and last_store == store:
             return version
-        version = timing.synced_resource_version(es, store_version=store)
+        meta = es.metadata
+        key = (meta.namespace, meta.name)
+        held = self._versions.get(key)
+        if (
+            held is not None
+            and held[0] == meta.generation
+            and held[1] == store
+            and held[2] == meta.labels
+            and held[3] == meta.annotations
+        ):
+            version = held[4]  # a status write's echo: what the version hashes is unchanged
+        else:
+            version = timing.synced_resource_version(es, store_version=store)
+        self._versions[key] = (meta.generation, store, meta.labels, meta.annotations, version)
         self._version = (es, store, version)
         return version
 
     def _validate(self, es: model.ExternalSecret) -> None:
-        """`validation.validate`, once for the same ExternalSecret object."""
-        if self._validated is not es:
+        """`validation.validate`, once for the same ExternalSecret object, and once per
+        generation: the checks read the spec and the name only, which a generation fixes, and
+        every status write of ours comes back from the watch as a new object of the same
+        generation (most of them, at thousands of refreshes a cycle). An invalid verdict is
+        not kept (the error is raised afresh each time)."""
+        if self._validated is es:
+            return
+        meta = es.metadata
+        key = (meta.namespace, meta.name)
+        mark = (meta.uid, meta.generation)
+        if not (meta.uid and meta.generation and self._valid.get(key) == mark):
             validation.validate(es)
-            self._validated = es
+            if meta.uid and meta.generation:
+                self._valid[key] = mark
+        self._validated = es
 
     def _not_ours(self, es: model.ExternalSecret) -> bool:
         """ESO skips ExternalSecrets whose store belongs to another controller class, and those
@@ -351,8 +382,11 @@ class Reconciler:
         with freshness.wanting(self._want(es)):
             fetched = await self._fetch(es)
         _remember_fetched(seen, fetched)
-        # Off the event loop: rewrite transforms are templates too (bounded, but CPU-bound).
-        values = await asyncio.to_thread(secret_data.merge, spec, fetched)
+        if secret_data.merge_inline(spec, fetched):
+            values = secret_data.merge(spec, fetched)
+        else:
+            # Off the event loop: rewrite transforms are templates too (bounded, but CPU-bound).
+            values = await asyncio.to_thread(secret_data.merge, spec, fetched)
         seen.add_all(values.values())
         if not values and spec.target.deletion_policy in ("Delete", "Merge"):
             return None
@@ -394,7 +428,7 @@ class Reconciler:
             if not isinstance(es, model.ExternalSecret) or es.metadata.deletion_timestamp:
                 continue
             try:
-                validation.validate(es)
+                self._validate(es)
                 if not self._not_ours(es):
                     await self._prefetch(es)
             except errors.AsyncsoError:
@@ -505,10 +539,13 @@ class Reconciler:
         # Every entry's provider first: a store that cannot be used fails the sync before any
         # read starts (no coroutine is made that would then never be awaited).
         jobs: list[Callable[[], Awaitable[Any]]] = []
+        # Per job: where a value held for it may be (a provider answering at once), or None.
+        peeks: list[_Peek | None] = []
         for index, item in enumerate(spec.data):
             where = f"spec.data[{index}]"
             provider = await self._provider(es, item.source_ref, where=where, cache=cache)
             jobs.append(functools.partial(_value, provider, item.remote_ref))
+            peeks.append((provider, item.remote_ref, property_path.value))
         generated: dict[int, model_generators.Generated] = {}
         for index, entry in enumerate(spec.data_from):
             where = f"spec.dataFrom[{index}]"
@@ -519,13 +556,17 @@ class Reconciler:
                         self._generate, es, ref, index=index, where=where, into=generated
                     )
                 )
+                peeks.append(None)
                 continue
             provider = await self._provider(es, entry.source_ref, where=where, cache=cache)
             if entry.extract is not None:
                 jobs.append(functools.partial(_value_map, provider, entry.extract))
+                peeks.append((provider, entry.extract, property_path.value_map))
             elif entry.find is not None:
                 jobs.append(functools.partial(provider.find, entry.find))
-        results = await asyncio.gather(*(job() for job in jobs), return_exceptions=True)
+                peeks.append(None)
+        held = [None if peek is None else _held(*peek) for peek in peeks]
+        results = await _gather_unheld(jobs, held)
         missing_ok = spec.target.deletion_policy in ("Delete", "Merge")
         if self.generators is not None and spec.data_from:
             failed = any(
@@ -839,6 +880,56 @@ async def _value(provider: ports.SecretsProvider, ref: model.RemoteRef) -> bytes
 
 async def _value_map(provider: ports.SecretsProvider, ref: model.RemoteRef) -> dict[str, bytes]:
     return property_path.value_map(await provider.read(ref), ref)
+
+
+#: A data entry's provider, remote ref, and what to take of the remote value.
+_Peek = tuple[ports.SecretsProvider, model.RemoteRef, Callable[[bytes, model.RemoteRef], Any]]
+
+
+#: Per provider class: whether it is a `ports.CachedReading`.
+_CACHED_READING: dict[type, bool] = {}
+
+
+def _held(
+    provider: ports.SecretsProvider,
+    ref: model.RemoteRef,
+    select: Callable[[bytes, model.RemoteRef], Any],
+) -> Callable[[], Any] | None:
+    """The entry's value (`select`: its property) if the provider holds the remote value fresh
+    enough now, as a thunk that raises what `select` raises; else None (await the read)."""
+    kind = type(provider)
+    able = _CACHED_READING.get(kind)
+    if able is None:  # a runtime Protocol check is slow: once per class
+        able = _CACHED_READING[kind] = isinstance(provider, ports.CachedReading)
+    if not able:
+        return None
+    raw = cast(ports.CachedReading, provider).read_cached(ref)
+    if raw is None:
+        return None
+    return functools.partial(select, raw, ref)
+
+
+async def _gather_unheld(
+    jobs: list[Callable[[], Awaitable[Any]]], held: list[Callable[[], Any] | None]
+) -> list[Any]:
+    """Each job's result or exception, in order: held values at once, the others awaited
+    together. A routine refresh whose every value is held makes no task and never waits."""
+    results: list[Any] = []
+    waiting: list[int] = []
+    for index, value in enumerate(held):
+        if value is None:
+            waiting.append(index)
+            results.append(None)
+            continue
+        try:
+            results.append(value())
+        except Exception as exc:  # as `gather(return_exceptions=True)` would hand it over
+            results.append(exc)
+    if waiting:
+        answers = await asyncio.gather(*(jobs[i]() for i in waiting), return_exceptions=True)
+        for index, answer in zip(waiting, answers, strict=True):
+            results[index] = answer
+    return results
 
 
 def _entry_ref(

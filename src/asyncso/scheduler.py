@@ -77,6 +77,11 @@ class PrioritySlots:
         self._free += 1
 
     @property
+    def contended(self) -> bool:
+        """Whether anyone waits for a slot (O(1); may count a waiter that just gave up)."""
+        return bool(self._waiters)
+
+    @property
     def waiting(self) -> int:
         return sum(1 for _, _, f in self._waiters if not f.done())
 

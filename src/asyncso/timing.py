@@ -48,7 +48,7 @@ def parse_duration(text: str, *, field: str = "spec.refreshInterval") -> float:
     if body == "0":
         return 0.0
     shown = repr(text if len(text) <= 64 else text[:64] + "...")
-    nanos = _go_nanos(body)
+    nanos = _go_nanos_held(body) if len(body) <= HELD_DURATION_TEXT else _go_nanos(body)
     if nanos is None:
         raise errors.InvalidSpecError(f"{field}: invalid duration {shown} (e.g. 1h0m0s, 15s, 0)")
     if nanos > MAX_DURATION_NANOS:
@@ -58,6 +58,16 @@ def parse_duration(text: str, *, field: str = "spec.refreshInterval") -> float:
     if negative and nanos:
         raise errors.InvalidSpecError(f"{field}: duration {shown} must not be negative")
     return nanos / 1e9
+
+
+#: Durations up to this long are parsed once (a few hundred distinct ones are held): every
+#: refresh reads its interval several times, and a long text is someone's mistake or attack.
+HELD_DURATION_TEXT = 32
+
+
+@functools.lru_cache(maxsize=256)
+def _go_nanos_held(text: str) -> int | None:
+    return _go_nanos(text)
 
 
 def _go_nanos(text: str) -> int | None:

@@ -61,6 +61,14 @@ class View:
     def put_externalsecret(
         self, key: model.Key, item: model.ExternalSecret | InvalidObject
     ) -> None:
+        old = self.externalsecrets.get(key)
+        if (
+            isinstance(old, model.ExternalSecret)
+            and isinstance(item, model.ExternalSecret)
+            and old.spec is item.spec
+        ):
+            self.externalsecrets[key] = item  # same spec and name: the same stores and target
+            return
         self._unindex(key)
         self.externalsecrets[key] = item
         if isinstance(item, InvalidObject):
@@ -107,36 +115,25 @@ class View:
         return {key for key in self.readers_of_cluster_stores() if key[0] == namespace}
 
 
-def compact(es: model.ExternalSecret) -> model.ExternalSecret:
+def compact(
+    es: model.ExternalSecret, *, spec: model.ExternalSecretSpec | None = None
+) -> model.ExternalSecret:
     """`es` with the strings that repeat across thousands of ExternalSecrets shared (namespace,
     store, interval, secret keys, remote keys and properties, condition words and times,
-    apiVersion, kind): about 1 KiB less for each ExternalSecret the view keeps."""
+    apiVersion, kind): about 1 KiB less for each ExternalSecret the view keeps.
+
+    `spec`: the compacted spec to keep instead of `es`'s (the view's object of the same uid and
+    generation: `same_spec`), so that a status write's echo rebuilds only metadata and status."""
     i = sys.intern
     replace = msgspec.structs.replace
-    meta, spec, status = es.metadata, es.spec, es.status
+    meta, status = es.metadata, es.status
     meta = replace(
         meta,
         namespace=i(meta.namespace),
         creation_timestamp=_interned(meta.creation_timestamp),
     )
-    store = spec.secret_store_ref
-    if store is not None:
-        store = replace(store, name=i(store.name), kind=i(store.kind))
-    data = [
-        replace(
-            item,
-            secret_key=i(item.secret_key),
-            remote_ref=replace(
-                item.remote_ref,
-                key=i(item.remote_ref.key),
-                property=i(item.remote_ref.property),
-            ),
-        )
-        for item in spec.data
-    ]
-    spec = replace(
-        spec, secret_store_ref=store, refresh_interval=i(spec.refresh_interval), data=data
-    )
+    if spec is None:
+        spec = _compact_spec(es.spec)
     conditions = [
         replace(
             c,
@@ -155,6 +152,42 @@ def compact(es: model.ExternalSecret) -> model.ExternalSecret:
         status=status,
         api_version=i(es.api_version),
         kind=i(es.kind),
+    )
+
+
+def same_spec(
+    old: model.ExternalSecret | InvalidObject | None, new: model.ExternalSecret
+) -> model.ExternalSecretSpec | None:
+    """`old`'s spec when `new` is the same object at the same generation (the apiserver bumps
+    `generation` on every spec change), else None."""
+    if not isinstance(old, model.ExternalSecret):
+        return None
+    a, b = old.metadata, new.metadata
+    if not b.generation or not b.uid or (a.uid, a.generation) != (b.uid, b.generation):
+        return None
+    return old.spec
+
+
+def _compact_spec(spec: model.ExternalSecretSpec) -> model.ExternalSecretSpec:
+    i = sys.intern
+    replace = msgspec.structs.replace
+    store = spec.secret_store_ref
+    if store is not None:
+        store = replace(store, name=i(store.name), kind=i(store.kind))
+    data = [
+        replace(
+            item,
+            secret_key=i(item.secret_key),
+            remote_ref=replace(
+                item.remote_ref,
+                key=i(item.remote_ref.key),
+                property=i(item.remote_ref.property),
+            ),
+        )
+        for item in spec.data
+    ]
+    return replace(
+        spec, secret_store_ref=store, refresh_interval=i(spec.refresh_interval), data=data
     )
 
 

@@ -14,6 +14,7 @@ Only key → resourceVersion is kept here (memory at 10k+ objects); bodies go to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import sys
@@ -287,22 +288,20 @@ class Informer:
             "resourceVersion": self.resource_version,
             "timeoutSeconds": str(seconds),
         }
-        timeout = httpx.Timeout(LIST_TIMEOUT, read=seconds + READ_GRACE)
-        async with apiserver.request(
+        lines = apiserver.stream_lines(
             self.api,
-            "GET",
             self._url,
             params=params,
-            timeout=timeout,
-            stream=True,
+            read_timeout=seconds + READ_GRACE,
             what=f"watch {self._what}",
-        ) as response:
-            async for line in response.aiter_lines():
+        )
+        async with contextlib.aclosing(lines):
+            async for line in lines:
                 if line:
                     self._on_line(line)
         self._progressed = True
 
-    def _on_line(self, line: str) -> None:
+    def _on_line(self, line: bytes | str) -> None:
         event = _decode_line(line)
         if event.type == "ERROR":
             status = _decode_status(event.object)

@@ -244,6 +244,37 @@ async def test_secrets_list_then_events_in_order(
     assert informer.lists == 1
 
 
+async def test_watch_through_aiohttp_delivers_in_order_and_large_objects_whole(
+    kube: kr8s.asyncio.Api, namespace: str
+) -> None:
+    """The operator's client watches through aiohttp (`apiserver.stream_lines`): the same
+    events in the same order, objects larger than any read buffer in one piece, and short
+    server timeouts re-watched from where it was."""
+    base = f"/api/v1/namespaces/{namespace}/secrets"
+    await create(kube, secret(namespace, "s1"))
+    rec = Recorder()
+    apiserver.enable_fast_calls(kube)
+    try:
+        informer = watch.Informer(kube, SECRETS, rec, namespace=namespace, watch_timeout=1)
+        async with running(informer):
+            big = "x" * 400_000  # one watch line of ~530 KiB
+            await create(kube, secret(namespace, "big", big))
+            await patch(kube, f"{base}/s1", {"metadata": {"labels": {"touched": "yes"}}})
+            await asyncio.sleep(2.5)  # past two server timeouts: re-watches
+            await delete(kube, f"{base}/big")
+            await rec.wait_for(4)
+        assert rec.seen() == [
+            ("ADDED", "s1"),
+            ("ADDED", "big"),
+            ("MODIFIED", "s1"),
+            ("DELETED", "big"),
+        ]
+        assert rec.events[1][3]["data"]["k"] == base64.b64encode(big.encode()).decode()
+        assert informer.lists == 1
+    finally:
+        await apiserver.close_fast_calls(kube)
+
+
 async def test_label_selector_filters_configmaps(kube: kr8s.asyncio.Api, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     await create(kube, configmap(namespace, "in", app="yes"))

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from asyncso import errors, model
+from asyncso import errors, freshness, model
 from asyncso.providers import aws_errors, aws_fake, aws_parameterstore, aws_secretsmanager
 
 
@@ -100,3 +100,35 @@ async def test_parameter_store_batches_and_pages() -> None:
     by_path = await ps.find(model.Find(path="/p/"))
     assert by_path == {name: value.encode() for name, value in values.items()}
     assert client.calls.count("GetParametersByPath") == 3
+
+
+# --- read_cached: a current value held, answered at once -----------------------------------------
+
+WANT = freshness.Want(reader=("ns", "es"), interval=60.0, not_before=0.0)
+
+
+async def test_secrets_manager_answers_held_current_values_only() -> None:
+    client = aws_fake.FakeSecretsManagerClient({"a": "1"})
+    sm = reader(client)
+    with freshness.wanting(WANT):
+        assert sm.read_cached(model.RemoteRef(key="a")) is None
+        assert await sm.read(model.RemoteRef(key="a")) == b"1"
+        assert sm.read_cached(model.RemoteRef(key="a")) == b"1"
+        assert sm.read_cached(model.RemoteRef(key="a", version="AWSCURRENT")) == b"1"
+        # Versions other than the current one, and tags, are not held: always read.
+        assert sm.read_cached(model.RemoteRef(key="a", version="AWSPREVIOUS")) is None
+        assert sm.read_cached(model.RemoteRef(key="a", metadata_policy="Fetch")) is None
+    assert client.calls == ["GetSecretValue"]
+    await sm.close()
+
+
+async def test_parameter_store_answers_held_values_only() -> None:
+    client = aws_fake.FakeSsmClient({"/p/a": "1"})
+    ps = aws_parameterstore.ParameterStore(client, batch_window=0.01)
+    with freshness.wanting(WANT):
+        assert ps.read_cached(model.RemoteRef(key="/p/a")) is None
+        assert await ps.read(model.RemoteRef(key="/p/a")) == b"1"
+        assert ps.read_cached(model.RemoteRef(key="/p/a")) == b"1"
+        assert ps.read_cached(model.RemoteRef(key="/p/a", metadata_policy="Fetch")) is None
+    assert client.calls == ["GetParameters"]
+    await ps.close()

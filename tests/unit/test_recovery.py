@@ -317,3 +317,26 @@ async def test_records_of_a_deleted_externalsecret_are_dropped() -> None:
     provider.gate.set()
     assert not (await sync).ok
     assert KEY not in rec._throttled_since and rec._floored == {} and rec._regenerate_at == {}
+
+
+class Held(Scripted):
+    """A provider holding one value (`ports.CachedReading`)."""
+
+    def read_cached(self, ref: model.RemoteRef) -> bytes | None:
+        return b"held" if ref.key == "held" else None
+
+
+async def test_a_value_held_is_an_answer_and_a_miss_is_none() -> None:
+    recovered: list[Any] = []
+    health = provider_health.ProviderHealth(on_recovered=recovered.append)
+    provider = provider_health.Observed(
+        Held(errors.ProviderUnavailableError("5xx")), store=STORE, health=health, clock=lambda: 1.0
+    )
+    with pytest.raises(errors.ProviderUnavailableError):
+        await provider.read(model.RemoteRef(key="k"))
+    assert provider.read_cached(model.RemoteRef(key="other")) is None
+    assert health.failing(STORE)
+    assert provider.read_cached(model.RemoteRef(key="held")) == b"held"
+    assert recovered == [STORE] and not health.failing(STORE)
+    plain = provider_health.Observed(Scripted(b"v"), store=STORE, health=health, clock=lambda: 1.0)
+    assert plain.read_cached(model.RemoteRef(key="held")) is None

@@ -246,3 +246,23 @@ async def test_the_grace_period_bounds_the_drain() -> None:
             await settle()
             tasks.cancel_scope.cancel()
     assert len(sched) == 0
+
+
+async def test_slots_are_contended_while_someone_waits() -> None:
+    slots = scheduler.PrioritySlots(1)
+    assert not slots.contended
+    held = asyncio.Event()
+
+    async def hold() -> None:
+        async with slots.slot(1):
+            await held.wait()
+
+    first = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    assert not slots.contended  # one in use, nobody waiting
+    second = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    assert slots.contended
+    held.set()
+    await asyncio.gather(first, second)
+    assert not slots.contended

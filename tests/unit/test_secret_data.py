@@ -85,3 +85,50 @@ def test_invalid_keys_from_extract_name_the_entry() -> None:
     }
     with pytest.raises(errors.InvalidSpecError, match=r"spec\.dataFrom\[0\]"):
         secret_data.merge(spec, secret_data.Fetched(data=[], data_from=[{"..": b"1"}]))
+
+
+# --- where the merge runs: inline when small and plain ---------------------------------------
+
+
+def test_small_plain_data_merges_inline() -> None:
+    spec = es(
+        data=[{"secretKey": "a", "remoteRef": {"key": "k"}}],
+        data_from=[{"extract": {"key": "e"}}],
+    ).spec
+    fetched = secret_data.Fetched(data=[b"1"], data_from=[{"x": b"2"}])
+    assert secret_data.merge_inline(spec, fetched)
+    assert secret_data.merge_inline(spec, secret_data.Fetched(data=[None], data_from=[None]))
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        {"regexp": {"source": "a", "target": "b"}},
+        {"transform": {"template": "{{ .value }}"}},
+    ],
+)
+def test_a_rewrite_keeps_the_merge_off_the_loop(rewrite: dict[str, object]) -> None:
+    spec = es(data_from=[{"extract": {"key": "e"}, "rewrite": [rewrite]}]).spec
+    assert not secret_data.merge_inline(spec, secret_data.Fetched(data=[], data_from=[{"x": b""}]))
+
+
+def test_a_template_keeps_the_merge_off_the_loop() -> None:
+    spec = es(
+        data=[{"secretKey": "a", "remoteRef": {"key": "k"}}],
+        target={"template": {"data": {"a": "{{ .a }}"}}},
+    ).spec
+    assert not secret_data.merge_inline(spec, secret_data.Fetched(data=[b"1"], data_from=[]))
+
+
+def test_data_beyond_the_bound_keeps_the_merge_off_the_loop() -> None:
+    spec = es(
+        data=[{"secretKey": "a", "remoteRef": {"key": "k"}}],
+        data_from=[{"extract": {"key": "e"}}],
+    ).spec
+    edge = secret_data.INLINE_BYTES
+    at_bound = secret_data.Fetched(data=[b"v" * (edge - 2)], data_from=[{"x": b"y"}])
+    assert secret_data.merge_inline(spec, at_bound)
+    over_in_data = secret_data.Fetched(data=[b"v" * (edge + 1)], data_from=[None])
+    assert not secret_data.merge_inline(spec, over_in_data)
+    over_in_keys = secret_data.Fetched(data=[None], data_from=[{"k" * edge: b"y"}])
+    assert not secret_data.merge_inline(spec, over_in_keys)

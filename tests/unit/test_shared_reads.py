@@ -274,3 +274,59 @@ async def test_a_failed_sweep_call_keeps_the_values_and_tries_again() -> None:
     assert shared.cache.next_due() == clock.now + 1.0  # backing off
     assert shared.cache.lookup("db", not_before=0) == ("v1", "one")
     await shared.close()
+
+
+# --- peek: a value held, answered without a call or a wait ------------------------------------
+
+
+def peek_as(
+    shared: shared_reads.SharedReads[tuple[str, str]],
+    ident: str,
+    reader: tuple[str, str],
+    *,
+    interval: float,
+    not_before: float,
+) -> tuple[str, str] | None:
+    with freshness.wanting(freshness.Want(reader=reader, interval=interval, not_before=not_before)):
+        return shared.peek(ident)
+
+
+async def test_peek_answers_only_from_a_value_held_fresh_enough() -> None:
+    clock, backend = Clock(), Backend({"s": ("v1", "one")})
+    shared = reads(backend, clock)
+    assert peek_as(shared, "s", A, interval=60, not_before=0) is None
+    await settle()
+    assert backend.calls == []  # a miss sends nothing
+    assert await read_as(shared, "s", A, interval=60, not_before=0) == ("v1", "one")
+    hits = shared.hits
+    clock.now += 10
+    assert peek_as(shared, "s", B, interval=30, not_before=clock.now - 30) == ("v1", "one")
+    assert shared.hits == hits + 1
+    # Fetched before what this sync needs (e.g. its spec changed since): not held for it.
+    assert peek_as(shared, "s", C, interval=60, not_before=clock.now) is None
+    await settle()
+    assert backend.calls == [["s"]]
+    assert shared.hits == hits + 1
+    await shared.close()
+
+
+async def test_peek_renews_the_readers_lease_like_a_read() -> None:
+    clock, backend = Clock(), Backend({"s": ("v1", "one")})
+    shared = reads(backend, clock)
+    await read_as(shared, "s", A, interval=60, not_before=0)
+    clock.now += 5
+    assert peek_as(shared, "s", B, interval=20, not_before=0) == ("v1", "one")
+    entry = shared.cache.entry("s")
+    assert entry is not None and set(entry.leases) == {A, B}
+    assert entry.leases[B][0] == 20
+    # The shorter interval brings the re-read forward, as a read would.
+    assert entry.due <= 1000.0 + value_cache.period(20)
+    await shared.close()
+
+
+async def test_peek_outside_a_sync_answers_nothing() -> None:
+    clock, backend = Clock(), Backend({"s": ("v1", "one")})
+    shared = reads(backend, clock)
+    await read_as(shared, "s", A, interval=60, not_before=0)
+    assert shared.peek("s") is None
+    await shared.close()

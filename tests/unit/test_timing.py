@@ -126,3 +126,19 @@ def test_a_store_change_makes_its_readers_due() -> None:
     assert not timing.is_due(synced, now=T0, store_version="uid-1:1")
     assert timing.is_due(synced, now=T0, store_version="uid-1:2")  # store edited
     assert timing.is_due(synced, now=T0, store_version="uid-2:1")  # store recreated
+
+
+def test_short_durations_are_parsed_once_and_long_ones_each_time() -> None:
+    timing._go_nanos_held.cache_clear()
+    for _ in range(3):
+        assert timing.parse_duration("1h0m0s") == 3600.0
+        assert timing.parse_duration("1.5h") == 5400.0
+    info = timing._go_nanos_held.cache_info()
+    assert (info.misses, info.hits) == (2, 4)
+    long = "0" * 40 + "1s"
+    assert timing.parse_duration(long) == 1.0
+    assert timing._go_nanos_held.cache_info().currsize == 2
+    with pytest.raises(errors.InvalidSpecError):  # refusals come from the held result too
+        timing.parse_duration("5x")
+    with pytest.raises(errors.InvalidSpecError):
+        timing.parse_duration("5x")

@@ -83,3 +83,42 @@ def test_compact_keeps_the_externalsecret_equal_and_shares_repeated_strings() ->
     assert a.spec.data[0].remote_ref.property is b.spec.data[0].remote_ref.property
     assert a.status.conditions[0].reason is b.status.conditions[0].reason
     assert a.status.refresh_time is b.status.refresh_time
+
+
+# --- a status write's echo keeps the spec the view holds ---------------------------------------
+
+
+def test_an_echo_of_the_same_generation_keeps_the_views_spec() -> None:
+    state = view.View()
+    first = view.compact(es(name="a", status={"refreshTime": "2026-11-30T10:00:00Z"}))
+    state.put_externalsecret(("ns", "a"), first)
+    echo = es(name="a", status={"refreshTime": "2026-11-30T10:01:00Z"})
+    spec = view.same_spec(first, echo)
+    assert spec is first.spec
+    kept = view.compact(echo, spec=spec)
+    assert kept.spec is first.spec and kept == view.compact(echo)
+    assert kept.status.refresh_time == "2026-11-30T10:01:00Z"
+    state.put_externalsecret(("ns", "a"), kept)
+    assert state.externalsecrets[("ns", "a")] is kept
+    assert state.readers_of_store(STORE) == {("ns", "a")}
+    assert state.writers_of(("ns", "a")) == {("ns", "a")}
+
+
+def test_another_generation_or_object_gets_its_own_spec() -> None:
+    first = view.compact(es(name="a"))
+    assert view.same_spec(first, es(name="a", generation=2)) is None
+    assert view.same_spec(first, es(name="a", uid="uid-2")) is None
+    assert (
+        view.same_spec(view.compact(es(name="a", generation=0)), es(name="a", generation=0)) is None
+    )
+    bad = view.InvalidObject(meta=model.ObjectMeta(name="a", namespace="ns"), error="bad")
+    assert view.same_spec(bad, es(name="a")) is None
+    assert view.same_spec(None, es(name="a")) is None
+
+
+def test_a_new_spec_is_indexed_again() -> None:
+    state = view.View()
+    state.put_externalsecret(("ns", "a"), es(name="a", target={"name": "one"}))
+    state.put_externalsecret(("ns", "a"), es(name="a", generation=2, target={"name": "two"}))
+    assert state.writers_of(("ns", "one")) == set()
+    assert state.writers_of(("ns", "two")) == {("ns", "a")}

@@ -274,3 +274,19 @@ async def test_a_raising_handler_does_not_stop_the_stream(
     ]
     assert "ValueError" in record.getMessage()
     assert "secret-value-in-message" not in record.getMessage()
+
+
+# --- lines of a watch read through aiohttp -------------------------------------------------------
+
+
+def test_split_lines_keeps_partial_lines_for_the_next_chunk() -> None:
+    pending = bytearray()
+    assert apiserver.split_lines(pending, b'{"a":1}\n{"b"') == [b'{"a":1}']
+    assert pending == b'{"b"'
+    assert apiserver.split_lines(pending, b":2}") == []
+    assert apiserver.split_lines(pending, b"\r\n\n" + b"x" * 300_000 + b"\nrest") == [
+        b'{"b":2}',
+        b"",
+        b"x" * 300_000,
+    ]
+    assert pending == b"rest"

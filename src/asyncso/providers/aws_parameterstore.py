@@ -54,6 +54,14 @@ class ParameterStore(aws_reader.AwsReader[aws_client.SsmClient]):
             name = self.prefix + ref.key
             self.shared.prefetch(f"{name}:{ref.version}" if ref.version else name)
 
+    def read_cached(self, ref: model.RemoteRef) -> bytes | None:
+        """`ports.CachedReading`: a value held fresh enough, else None."""
+        if ref.metadata_policy == "Fetch":
+            return None
+        name = self.prefix + ref.key
+        current = self.shared.peek(f"{name}:{ref.version}" if ref.version else name)
+        return None if current is None else current.value or b""
+
     async def read(self, ref: model.RemoteRef) -> bytes:
         """The parameter's value (or its tags, with `metadataPolicy: Fetch`), decrypted."""
         name = self.prefix + ref.key

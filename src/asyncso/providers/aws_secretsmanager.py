@@ -136,6 +136,13 @@ class SecretsManager(aws_reader.AwsReader[aws_client.SecretsManagerClient]):
         if ref.metadata_policy != "Fetch" and ref.version in ("", CURRENT):
             self.shared.prefetch(self.prefix + ref.key)
 
+    def read_cached(self, ref: model.RemoteRef) -> bytes | None:
+        """`ports.CachedReading`: a current value held fresh enough, else None."""
+        if ref.metadata_policy == "Fetch" or ref.version not in ("", CURRENT):
+            return None
+        current = self.shared.peek(self.prefix + ref.key)
+        return None if current is None else current.value
+
     async def read(self, ref: model.RemoteRef) -> bytes:
         """The secret's value (or its tags, with `metadataPolicy: Fetch`) at `ref`'s version."""
         key = self.prefix + ref.key

@@ -95,6 +95,21 @@ class SharedReads(Generic[T]):
             return value
         return await asyncio.shield(flight.future)
 
+    def peek(self, ident: str) -> T | None:
+        """The value of `ident` if one held is fresh enough for the sync asking, else None
+        (nothing is sent: the caller then `get`s it). Renews the sync's lease like `get`."""
+        want = freshness.current()
+        if want is None:
+            return None
+        return self._held(ident, want, now=self._clock())
+
+    def _held(self, ident: str, want: freshness.Want, *, now: float) -> T | None:
+        self.cache.lease(ident, want.reader, interval=want.interval, now=now)
+        value = self.cache.lookup(ident, not_before=want.not_before)
+        if value is not None:
+            self.hits += 1
+        return value
+
     def prefetch(self, ident: str) -> None:
         """Start reading `ident` for a sync that will ask for it soon, as fresh as that sync
         needs (the same `freshness.Want`), without waiting: reads announced together go out
@@ -111,10 +126,8 @@ class SharedReads(Generic[T]):
         not_before = -math.inf
         if want is not None:
             reader, not_before = want.reader, want.not_before
-            self.cache.lease(ident, want.reader, interval=want.interval, now=now)
-            value = self.cache.lookup(ident, not_before=not_before)
+            value = self._held(ident, want, now=now)
             if value is not None:
-                self.hits += 1
                 return value, None
         flight = self._in_flight.get(ident)
         if flight is None or flight.sent < not_before:
