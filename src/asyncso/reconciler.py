@@ -448,14 +448,7 @@ class Reconciler:
         ]
         with freshness.wanting(self._want(es)):
             for source, ref, where in entries:
-                store = stores.resolve(
-                    namespace,
-                    _entry_ref(source, es.spec.secret_store_ref),
-                    stores=self.view.stores,
-                    namespace_labels=self.view.namespaces.get(namespace, {}),
-                    verdicts=self.view.store_verdicts,
-                    where=f"{where}.sourceRef.storeRef" if source else "spec.secretStoreRef",
-                )
+                store = self._entry_store(es, source, where=where)
                 factory = self.registry.factory_for(store)
                 provider = await factory.provider_for(store, namespace=namespace)
                 if isinstance(provider, ports.Prefetching):
@@ -501,6 +494,21 @@ class Reconciler:
         mark, desired = planned
         self.settled.remember(key, mark, written, plan.plan_sync(es, desired, written))
 
+    def _entry_store(
+        self, es: model.ExternalSecret, source: model.SourceRef | None, *, where: str
+    ) -> model.SecretStore:
+        """The store one entry reads from (its own `sourceRef.storeRef` or the ExternalSecret's),
+        resolved and checked the same way for a prefetch as for a sync."""
+        namespace = es.metadata.namespace
+        return stores.resolve(
+            namespace,
+            _entry_ref(source, es.spec.secret_store_ref),
+            stores=self.view.stores,
+            namespace_labels=self.view.namespaces.get(namespace, {}),
+            verdicts=self.view.store_verdicts,
+            where=f"{where}.sourceRef.storeRef" if source else "spec.secretStoreRef",
+        )
+
     async def _provider(
         self,
         es: model.ExternalSecret,
@@ -512,14 +520,7 @@ class Reconciler:
         """The provider of one `data[]`/`dataFrom[]` entry: its own `sourceRef.storeRef`, or
         the ExternalSecret's store; one per store within a sync (`cache`)."""
         namespace = es.metadata.namespace
-        store = stores.resolve(
-            namespace,
-            _entry_ref(source, es.spec.secret_store_ref),
-            stores=self.view.stores,
-            namespace_labels=self.view.namespaces.get(namespace, {}),
-            verdicts=self.view.store_verdicts,
-            where=f"{where}.sourceRef.storeRef" if source else "spec.secretStoreRef",
-        )
+        store = self._entry_store(es, source, where=where)
         cache_key = (store.kind, store.metadata.namespace, store.metadata.name)
         provider = cache.get(cache_key)
         if provider is None:
