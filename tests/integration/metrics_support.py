@@ -12,3 +12,11 @@ def provider_calls(*, provider: str, call: str, status: str = "success") -> floa
         {"provider": provider, "call": call, "status": status},
     )
     return value or 0.0
+
+
+def sync_calls(*, name: str, namespace: str) -> float:
+    """How many syncs the operator has started for one ExternalSecret."""
+    value = metrics.REGISTRY.get_sample_value(
+        "externalsecret_sync_calls_total", {"name": name, "namespace": namespace}
+    )
+    return value or 0.0

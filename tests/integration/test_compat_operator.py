@@ -26,6 +26,7 @@ from kube_support import (
     merge_patch,
     ready,
 )
+from metrics_support import sync_calls
 from test_operator import (
     aws_credentials,
     aws_store,
@@ -188,6 +189,20 @@ async def test_fake_find_by_tags_is_refused_like_esos(
     await synced_secret(kube, namespace, "byname", {"app-a": "1"})
 
 
+async def _until_held(namespace: str, held: str, free: str, *, quiet: float = 3.0) -> None:
+    """Until `held` starts no sync for `quiet` seconds while `free` (1 s refreshes) syncs."""
+    for _ in range(20):
+        before = sync_calls(name=held, namespace=namespace)
+        free_before = sync_calls(name=free, namespace=namespace)
+        await asyncio.sleep(quiet)
+        if (
+            sync_calls(name=held, namespace=namespace) == before
+            and sync_calls(name=free, namespace=namespace) > free_before
+        ):
+            return
+    raise AssertionError(f"{held} kept syncing under an always-open deny window")
+
+
 async def test_a_deny_window_holds_periodic_refreshes(
     kube: kr8s.asyncio.Api, namespace: str, bench: devbench.BenchInfo
 ) -> None:
@@ -214,9 +229,9 @@ async def test_a_deny_window_holds_periodic_refreshes(
         await synced_secret(kube, namespace, "held", {"password": "v1"})  # first sync: not held
         await synced_secret(kube, namespace, "free", {"password": "v1"})
         await es_ready(kube, namespace, "held", reason="SecretSynced")
-        # Let the operator's view see the synced status and the Secret (a lagging view is a
-        # first sync to it, which reads v1 again), then change the value.
-        await asyncio.sleep(2)
+        # Wait until the operator's view has the synced status and the Secret (a lagging view
+        # is a first sync to it, not held): "held" then stops syncing while "free" goes on.
+        await _until_held(namespace, "held", "free")
         await sm.put_secret_value(SecretId=name, SecretString='{"pw":"v2"}')
     await synced_secret(kube, namespace, "free", {"password": "v2"})
     await synced_secret(kube, namespace, "free", {"password": "v2"})
