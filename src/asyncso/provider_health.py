@@ -15,7 +15,8 @@ No I/O here: time is passed in, and the wake-up is a callback.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 from asyncso import errors, model, ports, stores
 
@@ -112,9 +113,12 @@ class Observed:
         self.health = health
         self.clock = clock
 
-    async def read(self, ref: model.RemoteRef) -> bytes:
+    @contextlib.contextmanager
+    def _observing(self) -> Iterator[None]:
+        """A call that returns, or says "not found", is an answer from the store; any other
+        failure of ours counts against it."""
         try:
-            value = await self.inner.read(ref)
+            yield
         except errors.RemoteSecretNotFoundError:
             self.health.answered(self.store)
             raise
@@ -122,7 +126,10 @@ class Observed:
             self.health.failed(self.store, exc, now=self.clock())
             raise
         self.health.answered(self.store)
-        return value
+
+    async def read(self, ref: model.RemoteRef) -> bytes:
+        with self._observing():
+            return await self.inner.read(ref)
 
     def read_cached(self, ref: model.RemoteRef) -> bytes | None:
         """`ports.CachedReading` when the provider is: a value held counts as an answer."""
@@ -134,13 +141,5 @@ class Observed:
         return value
 
     async def find(self, find: model.Find) -> dict[str, bytes]:
-        try:
-            found = await self.inner.find(find)
-        except errors.RemoteSecretNotFoundError:
-            self.health.answered(self.store)
-            raise
-        except errors.AsyncsoError as exc:
-            self.health.failed(self.store, exc, now=self.clock())
-            raise
-        self.health.answered(self.store)
-        return found
+        with self._observing():
+            return await self.inner.find(find)
